@@ -1,0 +1,278 @@
+"""The command line: parse, call the library, map the exception tree onto exit codes (DESIGN §4).
+
+Heavy imports (pydantic models, chaoslib, locust's runner, kubernetes) happen inside the commands
+so that `chaos-suite --help` starts fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from chaos_suite import __version__
+from chaos_suite.errors import ChaosSuiteError
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"chaos-suite: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chaos-suite")
+def cli() -> None:
+    """Chaos engineering and gamedays measured in error-budget terms.
+
+    Exit codes: 0 as expected · 1 hypothesis deviated or burn worse than expected ·
+    2 bad input, nothing injected · 3 aborted, rollbacks ran · 4 infrastructure error, rollbacks ran.
+    """
+
+
+# ---------------------------------------------------------------- validate / schema / slo
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Validate SLO, gameday, environment files and Chaos Toolkit experiments (files or folders)."""
+    from chaos_suite.files.loader import expand_paths, validate_file
+
+    failed = 0
+    files = expand_paths(list(paths))
+    if not files:
+        _fail("no files to validate in " + ", ".join(map(str, paths)), 2)
+    for path in files:
+        try:
+            result = validate_file(path)
+        except ChaosSuiteError as exc:
+            failed += 1
+            click.echo(f"invalid: {exc}", err=True)
+        else:
+            click.echo(f"ok: {path} ({result.kind}: {result.summary})")
+    if failed:
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write one <kind>.schema.json per file type into this folder")
+def schema(out: Path | None) -> None:
+    """JSON Schema of each of chaos_suite's own file types (for editor completion)."""
+    from chaos_suite.files.schema import all_schemas
+
+    schemas = all_schemas()
+    if out is None:
+        click.echo(json.dumps(schemas, indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, doc in schemas.items():
+        target = out / f"{name}.schema.json"
+        target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        click.echo(str(target))
+
+
+@cli.group()
+def slo() -> None:
+    """SLO arithmetic."""
+
+
+@slo.command("explain")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def slo_explain(file: Path, fmt: str) -> None:
+    """Per SLO: objective, window, error budget and the multi-window burn-rate alert table."""
+    from chaos_suite.files.explain import explain_json, explain_text
+    from chaos_suite.files.loader import load_slos
+
+    specs = load_slos(file)
+    if fmt == "json":
+        click.echo(json.dumps(explain_json(specs), indent=2))
+    else:
+        click.echo(explain_text(specs))
+
+
+# ---------------------------------------------------------------- runs
+
+
+@cli.command("run")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--slos", "slo_file", required=True, type=click.Path(path_type=Path),
+              help="SLO file whose SLOs become the steady-state hypothesis")
+@click.option("--slo", "slo_names", multiple=True, help="only these SLOs (default: all in the file)")
+@click.option("--env", "env", default="local", show_default=True, help="environment name or file")
+@click.option("--load", "locustfile", type=click.Path(path_type=Path), default=None,
+              help="locustfile (default: loadtests/checkout.py)")
+@click.option("--users", type=int, default=20, show_default=True)
+@click.option("--baseline", default="10s", show_default=True)
+@click.option("--cooldown", default="5s", show_default=True)
+@click.option("--max-budget", "max_budget", default=None,
+              help="expected max budget consumed per SLO, e.g. 0.05%% (default: no expectation)")
+@click.option("--confirm", default=None, help="confirm running against this environment")
+@click.option("--dry-run", is_flag=True, help="validate and print the plan; inject nothing")
+@click.option("--recover", "recover_first", is_flag=True, help="revert pending faults first")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"))
+def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: str,
+            locustfile: Path | None, users: int, baseline: str, cooldown: str,
+            max_budget: str | None, confirm: str | None, dry_run: bool, recover_first: bool,
+            reports_dir: Path) -> None:
+    """Run one experiment under load and print the verdict (for CI)."""
+    from chaos_suite.gameday.runner import run_gameday
+    from chaos_suite.gameday.single import plan_for_single_experiment
+
+    resolved = plan_for_single_experiment(
+        experiment=experiment, slo_file=slo_file, slo_names=list(slo_names), env=env,
+        locustfile=locustfile, users=users, baseline=baseline, cooldown=cooldown,
+        max_budget=max_budget,
+    )
+    outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
+                          recover_first=recover_first)
+    sys.exit(outcome.exit_code)
+
+
+@cli.group()
+def gameday() -> None:
+    """Run gamedays and take notes during them."""
+
+
+@gameday.command("run")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--env", "env", default=None, help="environment name or file (default: the plan's)")
+@click.option("--confirm", default=None, help="confirm running against this environment")
+@click.option("--dry-run", is_flag=True, help="validate, resolve, check gates, print; inject nothing")
+@click.option("--recover", "recover_first", is_flag=True, help="revert pending faults first")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"))
+def gameday_run(plan: Path, env: str | None, confirm: str | None, dry_run: bool,
+                recover_first: bool, reports_dir: Path) -> None:
+    """Run a whole gameday; writes a run directory under reports/."""
+    from chaos_suite.files.loader import resolve_plan
+    from chaos_suite.gameday.runner import run_gameday
+
+    resolved = resolve_plan(plan, env_override=env)
+    outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
+                          recover_first=recover_first)
+    sys.exit(outcome.exit_code)
+
+
+@gameday.command("note")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("text")
+@click.option("--author", default=None, help="who observed it (default: $USER)")
+def gameday_note(run_dir: Path, text: str, author: str | None) -> None:
+    """Add a timestamped observation to a live or finished run."""
+    from chaos_suite.gameday.record import append_note
+
+    when = append_note(run_dir, text, author)
+    click.echo(f"noted at {when}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--format", "formats", multiple=True,
+              type=click.Choice(["json", "md", "junit", "html"]), help="default: json, md, junit")
+def report(run_dir: Path, formats: tuple[str, ...]) -> None:
+    """Re-render a run's report from its run record alone."""
+    from chaos_suite.report import render_run
+
+    written = render_run(run_dir, formats or ("json", "md", "junit"))
+    for path in written.values():
+        click.echo(str(path))
+
+
+@cli.command()
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+def recover(state_dir: Path | None) -> None:
+    """Revert pending faults from the ledger and stop processes a killed run left behind."""
+    from chaos_suite.safety.recover import recover_all
+
+    actions = recover_all(state_dir)
+    for line in actions:
+        click.echo(line)
+    if not actions:
+        click.echo("nothing to recover")
+
+
+@cli.group()
+def target() -> None:
+    """The embedded local target, standing on its own."""
+
+
+@target.command("up")
+@click.option("--detach", is_flag=True, help="return once healthy; the target keeps running")
+@click.option("--replicas", type=int, default=2, show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--admin-port", type=int, default=8081, show_default=True)
+@click.option("--restart-delay", type=float, default=2.0, show_default=True)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+def target_up(detach: bool, replicas: int, port: int, admin_port: int, restart_delay: float,
+              state_dir: Path | None) -> None:
+    """Start the embedded checkout service (replicas + supervisor + admin API)."""
+    from chaos_suite.targets.local import default_state_dir, start_target, stop_target
+
+    state = state_dir or default_state_dir()
+    info = start_target(state, replicas=replicas, port=port, admin_port=admin_port,
+                        restart_delay_s=restart_delay, detach=True)
+    click.echo(f"target up: {info.url} (admin {info.admin_url}, supervisor pid {info.supervisor_pid})")
+    if detach:
+        return
+    import signal
+    import time
+
+    click.echo("Ctrl-C stops it")
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_target(state)
+        click.echo("target down")
+
+
+@target.command("status")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+def target_status_cmd(state_dir: Path | None) -> None:
+    """Show whether the standing target runs, its replicas and active faults."""
+    from chaos_suite.targets.local import default_state_dir, target_status
+
+    status = target_status(state_dir or default_state_dir())
+    if status is None:
+        click.echo("target: not running")
+        sys.exit(1)
+    click.echo(json.dumps(status, indent=2, default=str))
+
+
+@target.command("down")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+def target_down(state_dir: Path | None) -> None:
+    """Stop the standing target; no process is left behind."""
+    from chaos_suite.targets.local import default_state_dir, stop_target
+
+    was = stop_target(state_dir or default_state_dir())
+    click.echo("target down" if was else "target was not running")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv: Any = cli.main(args=argv, prog_name="chaos-suite", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted by the operator", 3)
+    except click.exceptions.ClickException as exc:
+        # usage errors: bad flags or arguments → 2 (one line, with the usage hint)
+        _fail(exc.format_message().splitlines()[0], 2)
+    except ChaosSuiteError as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 3)
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+
+
+if __name__ == "__main__":
+    main()

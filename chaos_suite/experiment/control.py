@@ -1,0 +1,204 @@
+"""chaos_suite's Chaos Toolkit control: records every activity into the run's timeline and
+interrupts the method when the run is asked to abort (abort file present).
+
+Controls are module-level functions in CTK; per-run state comes in through the control's
+arguments (file paths), so this module keeps no state of its own. The abort check never fires for
+rollback activities: a sticky abort must not block the rollbacks (DESIGN §7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+MODULE = "chaos_suite.experiment.control"
+
+
+def control_block(events_file: Path, abort_file: Path, scenario: str, *, run_id: str = "",
+                  ledger_dirs: list[Path] | None = None, target_key: str = "") -> dict[str, Any]:
+    return {
+        "name": "chaos-suite",
+        "provider": {
+            "type": "python",
+            "module": MODULE,
+            "arguments": {
+                "events_file": str(events_file),
+                "abort_file": str(abort_file),
+                "scenario": scenario,
+                "run_id": run_id,
+                "ledger_dirs": [str(p) for p in ledger_dirs or []],
+                "target_key": target_key,
+            },
+        },
+    }
+
+
+def _python_call(activity: dict[str, Any]) -> tuple[str, str] | None:
+    provider = activity.get("provider") or {}
+    if provider.get("type") != "python":
+        return None
+    return str(provider.get("module")), str(provider.get("func"))
+
+
+def _reverts_of(module: str) -> dict[str, str]:
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return {}
+    return dict(getattr(mod, "REVERTS", {}) or {})
+
+
+def _ledger_before(context: dict[str, Any], kwargs: dict[str, Any],
+                   configuration: dict[str, Any] | None) -> None:
+    """A fault with a declared revert gets its ledger entry before it runs."""
+    dirs = [Path(p) for p in kwargs.get("ledger_dirs") or []]
+    call = _python_call(context)
+    if not dirs or call is None or context.get("type") != "action":
+        return
+    module, func = call
+    revert_func = _reverts_of(module).get(func)
+    if revert_func is None:
+        return
+    from chaos_suite.safety import ledger
+
+    arguments = {}
+    admin = (configuration or {}).get("chaos_suite_admin_url")
+    if admin:
+        arguments["admin_url"] = admin
+    entry = ledger.new_entry(
+        run_id=str(kwargs.get("run_id", "")), scenario=kwargs.get("scenario"), fault=func,
+        target=str(kwargs.get("target_key", "")),
+        revert={"kind": "python", "module": module, "func": revert_func, "arguments": arguments},
+        detail={"activity": context.get("name"),
+                "arguments": (context.get("provider") or {}).get("arguments", {})},
+    )
+    ledger.record(entry, dirs)
+
+
+def _ledger_rollbacks(experiment: dict[str, Any] | None, kwargs: dict[str, Any]) -> None:
+    """The experiment's own rollbacks are recorded as reverts too, before the method starts."""
+    dirs = [Path(p) for p in kwargs.get("ledger_dirs") or []]
+    rollbacks = (experiment or {}).get("rollbacks") or []
+    if not dirs or not rollbacks:
+        return
+    from chaos_suite.safety import ledger
+
+    config = (experiment or {}).get("configuration") or {}
+    for index, activity in enumerate(rollbacks):
+        entry = ledger.new_entry(
+            run_id=str(kwargs.get("run_id", "")), scenario=kwargs.get("scenario"),
+            fault=f"rollback[{index}] {activity.get('name')}",
+            target=str(kwargs.get("target_key", "")),
+            revert={"kind": "ctk-activity", "activity": activity, "configuration": config,
+                    "index": index},
+        )
+        ledger.record(entry, dirs)
+
+
+def _ledger_after(context: dict[str, Any], state: Any, kwargs: dict[str, Any],
+                  rollback: bool, experiment: dict[str, Any] | None) -> None:
+    """A succeeded revert clears the entries it reverts (same run)."""
+    dirs = [Path(p) for p in kwargs.get("ledger_dirs") or []]
+    if not dirs or not isinstance(state, dict) or state.get("status") != "succeeded":
+        return
+    from chaos_suite.safety import ledger
+
+    call = _python_call(context)
+    run_id = str(kwargs.get("run_id", ""))
+    rollbacks = (experiment or {}).get("rollbacks") or []
+    index = next((i for i, r in enumerate(rollbacks) if r is context), None) if rollback else None
+    for entry in ledger.pending(dirs[0]):
+        if entry.run_id != run_id:
+            continue
+        revert = entry.revert
+        same_python = call is not None and revert.get("kind") == "python" and (
+            revert.get("module"), revert.get("func")) == call
+        same_rollback = index is not None and revert.get("kind") == "ctk-activity" and \
+            revert.get("index") == index and entry.scenario == kwargs.get("scenario")
+        if same_python or same_rollback:
+            ledger.clear(entry.id, dirs, how=f"activity {context.get('name')}")
+
+
+def _append(events_file: str, entry: dict[str, Any]) -> None:
+    with open(events_file, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, default=str) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _is_rollback(context: dict[str, Any], experiment: dict[str, Any] | None) -> bool:
+    return any(context is r for r in (experiment or {}).get("rollbacks", []))
+
+
+def _check_abort(abort_file: str) -> None:
+    if os.path.exists(abort_file):
+        from chaoslib.exceptions import InterruptExecution
+
+        reason = Path(abort_file).read_text(encoding="utf-8").strip() or "abort requested"
+        raise InterruptExecution(f"chaos-suite abort: {reason}")
+
+
+def before_experiment_control(context: dict[str, Any], events_file: str, abort_file: str,
+                              scenario: str, **_: Any) -> None:
+    """chaoslib turns SIGTERM into an InterruptExecution that a running python action swallows,
+    and the run then ends 'completed' (DESIGN §7). Make SIGTERM behave like SIGINT (whatever
+    handler the process has for it), which chaoslib treats as a graceful interrupt."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+
+
+def before_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
+                            scenario: str, experiment: dict[str, Any] | None = None,
+                            configuration: dict[str, Any] | None = None, **_: Any) -> None:
+    rollback = _is_rollback(context, experiment)
+    if not rollback:
+        _check_abort(abort_file)
+        _ledger_before(context, {**_, "scenario": scenario}, configuration)
+    _append(events_file, {
+        "t": time.time(), "type": "activity_started", "scenario": scenario,
+        "name": context.get("name"), "activity_type": context.get("type"),
+        "rollback": rollback,
+    })
+
+
+def after_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
+                           scenario: str, state: Any = None,
+                           experiment: dict[str, Any] | None = None, **_: Any) -> None:
+    status = state.get("status") if isinstance(state, dict) else None
+    _ledger_after(context, state, {**_, "scenario": scenario},
+                  _is_rollback(context, experiment), experiment)
+    _append(events_file, {
+        "t": time.time(), "type": "activity_ended", "scenario": scenario,
+        "name": context.get("name"), "activity_type": context.get("type"),
+        "rollback": _is_rollback(context, experiment), "status": status,
+    })
+
+
+def before_method_control(context: dict[str, Any], events_file: str, abort_file: str,
+                          scenario: str, experiment: dict[str, Any] | None = None,
+                          **_: Any) -> None:
+    _check_abort(abort_file)
+    _ledger_rollbacks(experiment, {**_, "scenario": scenario})
+    _append(events_file, {"t": time.time(), "type": "method_started", "scenario": scenario})
+
+
+def after_method_control(context: dict[str, Any], events_file: str, abort_file: str,
+                         scenario: str, **_: Any) -> None:
+    _append(events_file, {"t": time.time(), "type": "method_ended", "scenario": scenario})
+
+
+def before_rollback_control(context: dict[str, Any], events_file: str, abort_file: str,
+                            scenario: str, **_: Any) -> None:
+    _append(events_file, {"t": time.time(), "type": "rollbacks_started", "scenario": scenario})
+
+
+def after_rollback_control(context: dict[str, Any], events_file: str, abort_file: str,
+                           scenario: str, **_: Any) -> None:
+    _append(events_file, {"t": time.time(), "type": "rollbacks_ended", "scenario": scenario})

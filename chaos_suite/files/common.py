@@ -1,0 +1,120 @@
+"""Shared pieces of the file models: strict base model, duration/percent field types, and the
+translation of pydantic errors into one-line messages that name the file and the field path."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from chaos_suite.errors import ValidationError
+from chaos_suite.slo.duration import parse_duration
+
+
+class StrictModel(BaseModel):
+    """Every file model rejects unknown fields: a typo must fail loudly, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '30d', '4w', '1h', '5m', '30s'")
+    return parse_duration(value)
+
+
+def _fraction(value: Any) -> float:
+    """'99.9%' → 0.999; 0.999 → 0.999. Numbers above 1 are refused rather than guessed at."""
+    if isinstance(value, bool):
+        raise ValueError("expected a fraction (0.999) or a percentage ('99.9%')")
+    if isinstance(value, str):
+        text = value.strip()
+        match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%", text)
+        if match:
+            # Decimal: '99.9%' must be exactly 0.999, not 0.9990000000000001
+            return float(Decimal(match.group(1)) / 100)
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("expected a fraction (0.999) or a percentage ('99.9%')") from None
+    if isinstance(value, (int, float)):
+        return float(value)
+    raise ValueError("expected a fraction (0.999) or a percentage ('99.9%')")
+
+
+def _non_negative_fraction(value: Any) -> float:
+    number = _fraction(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+"""Seconds, written as '30d', '4w', '1h', '5m', '30s' or a number of seconds."""
+
+Fraction = Annotated[float, BeforeValidator(_non_negative_fraction)]
+"""A fraction, written as 0.001 or '0.1%'."""
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """('scenarios', 0, 'expect') → 'scenarios[0].expect'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def raise_for_pydantic(file: str | Path, exc: PydanticValidationError, prefix: str = "") -> None:
+    """Turn the first pydantic error into a one-line ValidationError naming file + field."""
+    first = exc.errors(include_url=False)[0]
+    loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
+    path = field_path(loc)
+    if prefix:
+        path = f"{prefix}.{path}" if path else prefix
+    msg = str(first["msg"])
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif first["type"] == "missing":
+        msg = "required field is missing"
+    msg = msg.removeprefix("Value error, ")
+    raise ValidationError(str(file), path, msg) from None
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic puts the chosen union member's name ('function-after[...]', 'str') in loc
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float"})
+
+
+def load_yaml_documents(path: Path) -> list[Any]:
+    """Every YAML document in the file, or a ValidationError saying where the YAML broke."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(str(path), "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(str(path), "", f"cannot read file: {exc}") from None
+    try:
+        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValidationError(str(path), "", f"malformed YAML: {where}{problem}") from None
+    if not docs:
+        raise ValidationError(str(path), "", "file is empty")
+    return docs
+
+
+def load_single_mapping(path: Path) -> dict[str, Any]:
+    docs = load_yaml_documents(path)
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        raise ValidationError(str(path), "", "expected exactly one YAML mapping")
+    return docs[0]

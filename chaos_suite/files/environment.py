@@ -1,0 +1,127 @@
+"""The environment file: where a run points (target), where server-side counts come from
+(sources), and which safety policy applies. `local` is built in so a fresh machine needs no file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from chaos_suite.files.common import (
+    Duration,
+    Fraction,
+    StrictModel,
+    load_single_mapping,
+    raise_for_pydantic,
+)
+
+
+class LocalTarget(StrictModel):
+    """The embedded demo service. `managed`: the run starts and stops it; otherwise a standing
+    target (`chaos-suite target up`) is used and left running."""
+
+    type: Literal["local"] = "local"
+    replicas: int = Field(default=2, ge=1, le=16)
+    restart_delay: Duration = 2.0
+    managed: bool = True
+    port: int = Field(default=0, ge=0, le=65535)
+    admin_port: int = Field(default=0, ge=0, le=65535)
+
+
+class KubernetesTarget(StrictModel):
+    type: Literal["kubernetes"] = "kubernetes"
+    namespace: str
+    context: str | None = None
+    url: str | None = Field(default=None, description="the service URL the load is sent to")
+
+
+class HttpTarget(StrictModel):
+    type: Literal["http"] = "http"
+    url: str
+    admin_url: str | None = None
+
+
+Target = Annotated[LocalTarget | KubernetesTarget | HttpTarget, Field(discriminator="type")]
+
+
+class PrometheusConfig(StrictModel):
+    url: str
+    timeout: Duration = 5.0
+
+
+class Sources(StrictModel):
+    prometheus: PrometheusConfig | None = None
+
+
+class BudgetPolicy(StrictModel):
+    """Refuse to inject when the remaining budget of a gated SLO is below `min_remaining`."""
+
+    min_remaining: Fraction = 0.25
+    slos: list[str] | None = Field(default=None, description="gated SLOs (default: all)")
+
+
+class TimeWindow(StrictModel):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    start: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(default="24:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+
+class BlastRadius(StrictModel):
+    max_replicas: int | None = Field(default=None, ge=1)
+    max_fraction: Fraction | None = None
+
+
+class SafetyPolicy(StrictModel):
+    require_confirmation: bool = False
+    budget_policy: BudgetPolicy | None = None
+    allowed_windows: list[TimeWindow] | None = None
+    blast_radius: BlastRadius | None = None
+
+
+class EnvironmentModel(StrictModel):
+    apiVersion: Literal["chaos-suite/v1"] = "chaos-suite/v1"
+    kind: Literal["Environment"] = "Environment"
+    name: str
+    tier: Literal["local", "staging", "production"] = "local"
+    target: Target = LocalTarget()
+    sources: Sources = Sources()
+    safety: SafetyPolicy = SafetyPolicy()
+
+    @property
+    def is_production(self) -> bool:
+        return self.tier == "production"
+
+
+BUILTIN_LOCAL = EnvironmentModel(name="local", tier="local", target=LocalTarget())
+
+
+def parse_environment(data: dict[str, object], file: str) -> EnvironmentModel:
+    try:
+        env = EnvironmentModel.model_validate(data)
+    except PydanticValidationError as exc:
+        raise_for_pydantic(file, exc)
+        raise
+    if env.tier == "production":
+        # production always demands explicit confirmation, whatever the file says
+        env = env.model_copy(
+            update={"safety": env.safety.model_copy(update={"require_confirmation": True})}
+        )
+    return env
+
+
+def load_environment_file(path: Path) -> EnvironmentModel:
+    return parse_environment(load_single_mapping(path), str(path))

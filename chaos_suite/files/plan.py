@@ -1,0 +1,129 @@
+"""The gameday plan: a file in git that names the service, environment, roles, load profile,
+baseline, scenarios (experiment + expectation per SLO + abort rule) and cool-down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from chaos_suite.files.common import (
+    Duration,
+    Fraction,
+    StrictModel,
+    raise_for_pydantic,
+)
+
+
+class Roles(StrictModel):
+    facilitator: str | None = None
+    observers: list[str] = Field(default_factory=list)
+    scribe: str | None = None
+
+
+class Shape(StrictModel):
+    kind: Literal["steady", "ramp", "step", "spike"] = "steady"
+    users: int = Field(default=20, ge=1, le=10000)
+    spawn_rate: float = Field(default=20.0, gt=0)
+    start_users: int | None = Field(default=None, ge=0)
+    ramp: Duration | None = None
+    step_users: int | None = Field(default=None, ge=1)
+    step: Duration | None = None
+    spike_users: int | None = Field(default=None, ge=1)
+    spike_at: Duration | None = None
+    spike_for: Duration | None = None
+
+
+class LoadProfile(StrictModel):
+    locustfile: str = "loadtests/checkout.py"
+    shape: Shape = Shape()
+    host: str | None = Field(default=None, description="defaults to the target's URL")
+
+
+class AbortRule(StrictModel):
+    """Multi-window burn-rate rule (DESIGN §2) plus a cap on the budget one run may consume."""
+
+    burn_rate: float | None = Field(default=None, gt=0)
+    long_window: Duration = 30.0
+    short_window: Duration | None = None
+    max_budget_consumed: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _windows(self) -> AbortRule:
+        if self.short_window is not None and self.short_window > self.long_window:
+            raise ValueError("short_window must not exceed long_window")
+        return self
+
+    @property
+    def effective_short_window(self) -> float:
+        return self.short_window if self.short_window is not None else self.long_window / 12
+
+
+class Hypothesis(StrictModel):
+    """The generated steady-state hypothesis: each SLO's burn rate over `window` (measured
+    after the check starts) must not exceed `max_burn_rate` (1.0 = the SLO is being met)."""
+
+    window: Duration = 5.0
+    max_burn_rate: float = Field(default=1.0, gt=0)
+
+
+class Expectation(StrictModel):
+    """What the team predicts for one SLO in one scenario."""
+
+    max_budget_consumed: Fraction
+    min_budget_consumed: Fraction | None = None
+    max_peak_burn_rate: float | None = Field(default=None, gt=0)
+    recover_within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Expectation:
+        if self.min_budget_consumed is not None and self.min_budget_consumed > self.max_budget_consumed:
+            raise ValueError("min_budget_consumed is above max_budget_consumed")
+        return self
+
+
+class Scenario(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    experiment: str
+    description: str = ""
+    expect: dict[str, Expectation] = Field(min_length=1)
+    abort: AbortRule | None = None
+    cooldown: Duration | None = None
+
+
+class GamedayModel(StrictModel):
+    apiVersion: Literal["chaos-suite/v1"] = "chaos-suite/v1"
+    kind: Literal["Gameday"] = "Gameday"
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    service: str
+    description: str = ""
+    environment: str = "local"
+    slos: str = Field(description="path of the SLO file, relative to the plan")
+    roles: Roles = Roles()
+    load: LoadProfile = LoadProfile()
+    baseline: Duration = 15.0
+    cooldown: Duration = 10.0
+    min_events: int = Field(default=200, ge=1)
+    peak_window: Duration = 5.0
+    hypothesis: Hypothesis = Hypothesis()
+    safeguard_interval: Duration = 1.0
+    abort: AbortRule | None = None
+    scenarios: list[Scenario] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> GamedayModel:
+        names = [s.name for s in self.scenarios]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate scenario name(s): {', '.join(dupes)}")
+        return self
+
+
+def parse_gameday(data: dict[str, object], file: str | Path) -> GamedayModel:
+    try:
+        return GamedayModel.model_validate(data)
+    except PydanticValidationError as exc:
+        raise_for_pydantic(file, exc)
+        raise

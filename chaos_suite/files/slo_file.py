@@ -1,0 +1,326 @@
+"""The SLO file: chaos_suite's own concise format, and OpenSLO v1 `kind: SLO` documents mapped
+onto the same model (so teams that already keep OpenSLO files need not rewrite them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from chaos_suite.errors import ValidationError
+from chaos_suite.files.common import (
+    Duration,
+    Fraction,
+    StrictModel,
+    load_yaml_documents,
+    raise_for_pydantic,
+)
+from chaos_suite.slo.model import SLI, SLO, SLIKind
+
+# ---------------------------------------------------------------- sources
+
+
+class LoadSource(StrictModel):
+    """Client-side counts from chaos_suite's Locust plugin."""
+
+    type: Literal["load"] = "load"
+    match: str | None = Field(default=None, description="regex on Locust request names")
+
+
+class PrometheusSource(StrictModel):
+    """Server-side counts from PromQL. Give `total` and either `good` or `bad` (counters)."""
+
+    type: Literal["prometheus"] = "prometheus"
+    total: str
+    good: str | None = None
+    bad: str | None = None
+
+    @model_validator(mode="after")
+    def _good_or_bad(self) -> PrometheusSource:
+        if (self.good is None) == (self.bad is None):
+            raise ValueError("give exactly one of 'good' or 'bad' besides 'total'")
+        return self
+
+
+class HttpSource(StrictModel):
+    """A synthetic probe: GET url every interval; good = non-5xx (and under the latency threshold)."""
+
+    type: Literal["http"] = "http"
+    url: str
+    interval: Duration = 1.0
+
+
+Source = Annotated[LoadSource | PrometheusSource | HttpSource, Field(discriminator="type")]
+
+
+def _source_shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------- own format
+
+
+class SLIModel(StrictModel):
+    kind: SLIKind
+    threshold_ms: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _threshold(self) -> SLIModel:
+        if self.kind is SLIKind.LATENCY and self.threshold_ms is None:
+            raise ValueError("a latency SLI needs threshold_ms")
+        if self.kind is SLIKind.AVAILABILITY and self.threshold_ms is not None:
+            raise ValueError("threshold_ms only applies to latency SLIs")
+        return self
+
+
+class SLOModel(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    objective: Fraction
+    window: Duration = 30 * 86400.0
+    sli: SLIModel = SLIModel(kind=SLIKind.AVAILABILITY)
+    source: Source = LoadSource()
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _source_shorthand(value)
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, value: float) -> float:
+        if value >= 1.0:
+            raise ValueError("objective must be below 1.0 (100% leaves no error budget)")
+        if value <= 0.0:
+            raise ValueError("objective must be above 0")
+        return value
+
+
+class SLOFileModel(StrictModel):
+    """`kind: SLOs` — one service, several SLOs."""
+
+    apiVersion: Literal["chaos-suite/v1"] = "chaos-suite/v1"
+    kind: Literal["SLOs"] = "SLOs"
+    service: str
+    slos: list[SLOModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SLOFileModel:
+        names = [s.name for s in self.slos]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate SLO name(s): {', '.join(dupes)}")
+        return self
+
+
+# ---------------------------------------------------------------- OpenSLO v1
+
+
+class _OSMeta(StrictModel):
+    name: str
+    displayName: str | None = None
+    labels: dict[str, Any] | None = None
+    annotations: dict[str, str] | None = None
+
+
+class _OSMetricSourceSpec(StrictModel):
+    type: str
+    spec: dict[str, Any]
+    metricSourceRef: str | None = None
+
+
+class _OSMetric(StrictModel):
+    metricSource: _OSMetricSourceSpec
+
+
+class _OSRatio(StrictModel):
+    counter: bool = True
+    good: _OSMetric | None = None
+    bad: _OSMetric | None = None
+    total: _OSMetric
+
+
+class _OSIndicatorSpec(StrictModel):
+    ratioMetric: _OSRatio
+    description: str | None = None
+
+
+class _OSIndicator(StrictModel):
+    metadata: _OSMeta
+    spec: _OSIndicatorSpec
+
+
+class _OSTimeWindow(StrictModel):
+    duration: str
+    isRolling: bool = True
+    calendar: dict[str, Any] | None = None
+
+
+class _OSObjective(StrictModel):
+    displayName: str | None = None
+    target: float | None = None
+    targetPercent: float | None = None
+    op: str | None = None
+    value: float | None = None
+    timeSliceTarget: float | None = None
+    timeSliceWindow: str | None = None
+
+
+class _OSSLOSpec(StrictModel):
+    description: str | None = None
+    service: str
+    indicator: _OSIndicator | None = None
+    indicatorRef: str | None = None
+    timeWindow: list[_OSTimeWindow] = Field(min_length=1, max_length=1)
+    budgetingMethod: Literal["Occurrences"]
+    objectives: list[_OSObjective] = Field(min_length=1, max_length=1)
+    alertPolicies: list[Any] | None = None
+
+
+class OpenSLODoc(StrictModel):
+    apiVersion: Literal["openslo/v1"]
+    kind: Literal["SLO"]
+    metadata: _OSMeta
+    spec: _OSSLOSpec
+
+
+# ---------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class SLOSpec:
+    """An SLO (pure math model) plus where its counts come from."""
+
+    slo: SLO
+    source: LoadSource | PrometheusSource | HttpSource
+    service: str
+
+    @property
+    def name(self) -> str:
+        return self.slo.name
+
+
+def _slo_from_model(model: SLOModel, service: str) -> SLOSpec:
+    sli = SLI(kind=model.sli.kind, threshold_ms=model.sli.threshold_ms)
+    slo = SLO(
+        name=model.name,
+        objective=model.objective,
+        window_seconds=model.window,
+        sli=sli,
+        source=model.source.type,
+        description=model.description,
+    )
+    return SLOSpec(slo=slo, source=model.source, service=service)
+
+
+def _query(metric: _OSMetric | None) -> str | None:
+    if metric is None:
+        return None
+    spec = metric.metricSource.spec
+    query = spec.get("query") or spec.get("promql")
+    return str(query) if query is not None else None
+
+
+def _slo_from_openslo(doc: OpenSLODoc, file: str, prefix: str) -> SLOSpec:
+    at = f"{prefix}.spec" if prefix else "spec"
+    spec = doc.spec
+    if spec.indicator is None:
+        raise ValidationError(file, f"{at}.indicator", "only inline indicators are supported "
+                              "(indicatorRef needs the SLI document; inline it)")
+    ratio = spec.indicator.spec.ratioMetric
+    if (ratio.good is None) == (ratio.bad is None):
+        raise ValidationError(file, f"{at}.indicator.spec.ratioMetric",
+                              "give exactly one of 'good' or 'bad' besides 'total'")
+    objective = spec.objectives[0]
+    if objective.target is not None:
+        target = objective.target
+    elif objective.targetPercent is not None:
+        target = float(Decimal(str(objective.targetPercent)) / 100)
+    else:
+        raise ValidationError(file, f"{at}.objectives[0]", "needs 'target' or 'targetPercent'")
+    if not 0 < target < 1:
+        raise ValidationError(file, f"{at}.objectives[0].target",
+                              "objective must be below 1.0 (100% leaves no error budget)")
+    window = spec.timeWindow[0]
+    if not window.isRolling:
+        raise ValidationError(file, f"{at}.timeWindow[0].isRolling",
+                              "only rolling windows are supported")
+    try:
+        window_s = _duration_or_raise(window.duration)
+    except ValueError as exc:
+        raise ValidationError(file, f"{at}.timeWindow[0].duration", str(exc)) from None
+    source_type = ratio.total.metricSource.type.lower()
+    annotations = doc.metadata.annotations or {}
+    kind = SLIKind(annotations.get("chaos-suite/sli-kind", "availability"))
+    threshold = annotations.get("chaos-suite/threshold-ms")
+    sli = SLI(kind=kind, threshold_ms=float(threshold) if threshold else None)
+    source: LoadSource | PrometheusSource | HttpSource
+    if source_type == "prometheus":
+        total = _query(ratio.total)
+        if total is None:
+            raise ValidationError(file, f"{at}.indicator.spec.ratioMetric.total.metricSource.spec",
+                                  "needs 'query'")
+        source = PrometheusSource(total=total, good=_query(ratio.good), bad=_query(ratio.bad))
+    else:
+        raise ValidationError(file, f"{at}.indicator.spec.ratioMetric.total.metricSource.type",
+                              f"unsupported metric source '{source_type}' (supported: Prometheus)")
+    slo = SLO(
+        name=doc.metadata.name,
+        objective=target,
+        window_seconds=window_s,
+        sli=sli,
+        source=source.type,
+        description=spec.description or doc.metadata.displayName or "",
+    )
+    return SLOSpec(slo=slo, source=source, service=spec.service)
+
+
+def _duration_or_raise(text: str) -> float:
+    from chaos_suite.slo.duration import parse_duration
+
+    return parse_duration(text)
+
+
+def is_slo_document(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    return doc.get("kind") == "SLOs" or (
+        str(doc.get("apiVersion", "")).startswith("openslo/") and doc.get("kind") == "SLO"
+    )
+
+
+def parse_slo_documents(docs: list[Any], file: str) -> list[SLOSpec]:
+    """All SLOs of a file's documents (own format and OpenSLO v1 may be mixed)."""
+    specs: list[SLOSpec] = []
+    multi = len(docs) > 1
+    for index, doc in enumerate(docs):
+        prefix = f"documents[{index}]" if multi else ""
+        if not isinstance(doc, dict):
+            raise ValidationError(file, prefix, "expected a YAML mapping")
+        if str(doc.get("apiVersion", "")).startswith("openslo/"):
+            try:
+                model = OpenSLODoc.model_validate(doc)
+            except PydanticValidationError as exc:
+                raise_for_pydantic(file, exc, prefix)
+                raise  # unreachable; keeps mypy honest
+            specs.append(_slo_from_openslo(model, file, prefix))
+        else:
+            try:
+                own = SLOFileModel.model_validate(doc)
+            except PydanticValidationError as exc:
+                raise_for_pydantic(file, exc, prefix)
+                raise
+            specs.extend(_slo_from_model(m, own.service) for m in own.slos)
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValidationError(file, "slos", f"duplicate SLO name(s): {', '.join(dupes)}")
+    return specs
+
+
+def load_slo_file(path: Path) -> list[SLOSpec]:
+    return parse_slo_documents(load_yaml_documents(path), str(path))

@@ -1,0 +1,378 @@
+"""The gameday runner: target → load → baseline → scenarios (experiment + cool-down) → report.
+
+The runner owns process lifetimes: whatever it started (managed target, Locust) it stops in a
+`finally`, and every fault it may have injected is reverted before it returns, whatever happened."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from chaos_suite.errors import (
+    AbortedError,
+    ChaosSuiteError,
+    InfrastructureError,
+    PreflightError,
+)
+from chaos_suite.files.loader import ResolvedPlan
+from chaos_suite.gameday.console import Console
+from chaos_suite.gameday.record import RunRecordWriter, run_id_for
+from chaos_suite.gameday.resolve import estimate_duration_s, load_config_for, plan_record
+from chaos_suite.gameday.samples import SampleStore
+from chaos_suite.gameday.targets import RunTarget
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    run_dir: Path | None
+    status: str
+
+
+class OperatorAbort(KeyboardInterrupt):
+    """Raised once by the SIGINT/SIGTERM handler. A KeyboardInterrupt so that chaoslib, when it
+    arrives mid-experiment, marks the run interrupted and still plays the rollbacks; and no
+    library `except Exception` swallows it."""
+
+
+def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | None = None,
+                dry_run: bool = False, recover_first: bool = False,
+                console: Console | None = None) -> Outcome:
+    from chaos_suite.safety.gates import check_gates
+
+    out = console or Console()
+    check_gates(resolved, confirm=confirm)
+    if dry_run:
+        out.print_plan(resolved, estimate_duration_s(resolved))
+        return Outcome(0, None, "dry-run")
+    from chaos_suite.gameday.targets import target_key_before_start
+    from chaos_suite.safety.recover import pending_for_target, revert_pending
+    from chaos_suite.safety.state import state_root
+
+    key = target_key_before_start(resolved)
+    pending = pending_for_target(key) if key else []
+    if pending and not recover_first:
+        faults = ", ".join(f"{e.fault} (run {e.run_id})" for e in pending)
+        raise PreflightError(f"target {key} has pending reverts from a crashed run: {faults}; "
+                             "run `chaos-suite recover` or pass --recover")
+    if pending:
+        for line in revert_pending(state_root(), skip_live=True):
+            out.step(line)
+    run_id = run_id_for(resolved.plan.name)
+    run_dir = reports_dir / run_id
+    return _Run(resolved, run_dir, run_id, out).execute()
+
+
+class _Run:
+    def __init__(self, resolved: ResolvedPlan, run_dir: Path, run_id: str, out: Console) -> None:
+        self.resolved = resolved
+        self.plan = resolved.plan
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self.out = out
+        from chaos_suite.safety.redact import redactor_for
+
+        self.store = SampleStore()
+        self.redact = redactor_for(s.experiment for s in resolved.scenarios)
+        self.record = RunRecordWriter(run_dir, redact=self.redact)
+        self.abort_file = run_dir / "abort.request"
+        from chaos_suite.safety.ledger import mark_run_ledger
+        from chaos_suite.safety.runs import RunRegistration
+        from chaos_suite.safety.state import ledger_dir
+
+        self.ledger_dirs = [run_dir / "ledger", ledger_dir()]
+        mark_run_ledger(self.ledger_dirs[0])
+        self.registration = RunRegistration(run_id, run_dir)
+        self.target_key = ""
+        self.status = "completed"
+        self.exit_code = 0
+        self.reason: str | None = None
+
+    # ------------------------------------------------------------ top level
+
+    def execute(self) -> Outcome:
+        self.record.write_json("plan.json", plan_record(self.resolved, self.run_id))
+        self.record.event("run_started", run_id=self.run_id, gameday=self.plan.name,
+                          environment=self.resolved.environment.name)
+        self.out.headline(self.resolved, self.run_dir)
+        target: RunTarget | None = None
+        load = None
+        try:
+            with self._operator_signals():
+                target = self._start_target()
+                load = self._start_load(target.url)
+                self._wait_for_traffic()
+                self._baseline()
+                for index, scenario in enumerate(self.resolved.scenarios):
+                    self._scenario(index, scenario, target)
+        except OperatorAbort:
+            self._mark("aborted", 3, "operator")
+        except AbortedError as exc:
+            self._mark("aborted", 3, str(exc))
+        except PreflightError as exc:
+            self._mark("failed", 2, str(exc))
+        except InfrastructureError as exc:
+            self._mark("failed", 4, str(exc))
+        except ChaosSuiteError as exc:
+            self._mark("failed", exc.exit_code, str(exc))
+        finally:
+            with self._ignore_signals():
+                self._teardown(target, load)
+        return self._finish()
+
+    def _mark(self, status: str, code: int, reason: str) -> None:
+        self.status, self.exit_code, self.reason = status, code, reason
+        self.record.event("abort" if status == "aborted" else "error", reason=reason)
+        self.out.error(reason)
+
+    # ------------------------------------------------------------ phases
+
+    def _start_target(self) -> RunTarget:
+        from chaos_suite.gameday.targets import start_for_run
+
+
+        target = start_for_run(self.resolved, self.run_id)
+        self.target_key = target.key
+        if target.managed_dir is not None:
+            self.registration.update(managed_target_dir=str(target.managed_dir))
+        self.record.event("target_ready", url=target.url, admin_url=target.admin_url)
+        self.out.step(f"target ready at {target.url}")
+        return target
+
+    def _start_load(self, url: str) -> Any:
+        from chaos_suite.load.runner import LoadProcess
+
+        def on_sample(sample: dict[str, Any]) -> None:
+            if "t" not in sample or "slis" not in sample:
+                return
+            self.store.add(sample)
+            self.record.sample(sample)
+
+        config = load_config_for(self.resolved, url, self.run_dir)
+        load = LoadProcess(config, on_sample, log_path=self.run_dir / "locust.log")
+        load.start()
+        self.registration.update(locust_pgid=load.pid)
+        self.record.event("load_started", pid=load.pid, locustfile=str(self.resolved.locustfile))
+        self.out.step(f"load started (locust pid {load.pid})")
+        return load
+
+    def _wait_for_traffic(self, timeout_s: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        names = [s.name for s in self.resolved.used_slos]
+        while time.monotonic() < deadline:
+            if self.store.total_events(names) > 0:
+                return
+            time.sleep(0.2)
+        raise PreflightError("no traffic measured within "
+                             f"{timeout_s:.0f} s of starting load: is the target reachable?")
+
+    def _sleep_phase(self, seconds: float, label: str) -> None:
+        end = time.monotonic() + seconds
+        next_status = time.monotonic() + 5
+        while (now := time.monotonic()) < end:
+            time.sleep(min(0.2, end - now))
+            if time.monotonic() >= next_status:
+                self.out.live(label, self.store, self.resolved.used_slos)
+                next_status += 5
+
+    def _baseline(self) -> None:
+        self.record.event("phase_started", phase="baseline")
+        self.out.phase("baseline", f"{self.plan.baseline:.0f} s")
+        self._sleep_phase(self.plan.baseline, "baseline")
+        self.record.event("phase_ended", phase="baseline")
+
+    def _scenario(self, index: int, scenario: Any, target: RunTarget) -> None:
+        from chaos_suite.experiment.run import prepare_experiment, run_prepared
+
+        spec = self.plan.scenarios[index]
+        slos = [s for s in self.resolved.used_slos if s.name in spec.expect]
+        experiment = prepare_experiment(
+            scenario.experiment, slos=slos, samples_file=self.record.samples_path,
+            events_file=self.record.events_path, abort_file=self.abort_file,
+            scenario=scenario.name, admin_url=target.admin_url,
+            hypothesis_window_s=self.plan.hypothesis.window,
+            hypothesis_max_burn_rate=self.plan.hypothesis.max_burn_rate,
+            run_id=self.run_id, ledger_dirs=self.ledger_dirs, target_key=self.target_key,
+        )
+        self.record.event("phase_started", phase="scenario", scenario=scenario.name,
+                          experiment=str(scenario.experiment_path))
+        self.out.phase(f"scenario {index + 1}/{len(self.resolved.scenarios)}: {scenario.name}",
+                       str(scenario.experiment.get("title", "")))
+        guard = self._safeguard(spec, slos)
+        try:
+            with self._usr1_outside_chaoslib():
+                result = run_prepared(experiment, events_file=self.record.events_path,
+                                      scenario=scenario.name, admin_url=target.admin_url,
+                                      log_file=self.run_dir / "chaostoolkit.log",
+                                      redact=self.redact)
+        finally:
+            if guard is not None:
+                guard.stop()
+        self.record.write_json(f"journals/{index + 1:02d}-{scenario.name}.json", result.journal)
+        self.record.event("phase_ended", phase="scenario", scenario=scenario.name,
+                          status=result.status, deviated=result.deviated,
+                          steady_state_met_before=result.steady_state_met_before,
+                          steady_state_met_after=result.steady_state_met_after)
+        self.out.scenario_result(scenario.name, result)
+        if result.status == "aborted":
+            raise AbortedError(self._abort_reason() or "experiment interrupted")
+        cooldown = spec.cooldown if spec.cooldown is not None else self.plan.cooldown
+        self.record.event("phase_started", phase="cooldown", scenario=scenario.name)
+        self.out.phase("cool-down", f"{cooldown:.0f} s")
+        self._sleep_phase(cooldown, "cool-down")
+        self.record.event("phase_ended", phase="cooldown", scenario=scenario.name)
+
+    def _safeguard(self, spec: Any, slos: list[Any]) -> Any:
+        from chaos_suite.safety.safeguard import Rule, Safeguard, SLORef
+
+        rule_model = spec.abort or self.plan.abort
+        if rule_model is None:
+            return None
+        rule = Rule(burn_rate=rule_model.burn_rate, long_window_s=rule_model.long_window,
+                    short_window_s=rule_model.effective_short_window,
+                    max_budget_consumed=rule_model.max_budget_consumed)
+        refs = [SLORef(s.name, s.slo.objective, s.slo.window_seconds) for s in slos]
+        since = self.store.first_second() or int(time.time())
+        guard = Safeguard(self.store, refs, rule, since, self._trip,
+                          interval_s=self.plan.safeguard_interval)
+        guard.start()
+        return guard
+
+    def _trip(self, detail: dict[str, Any]) -> None:
+        """Safeguard thread: stop injecting now. The abort file makes the control refuse any
+        further method activity; SIGUSR1 makes chaoslib interrupt the running one at once and
+        play the rollbacks."""
+        import os
+
+        reason = (f"safeguard: {detail['slo']} {detail['rule']} "
+                  + (f"(burn rate {detail['burn_rate_long']:.1f}/{detail['burn_rate_short']:.1f}"
+                     f" > {detail['threshold']:g})" if detail["rule"] == "burn-rate" else
+                     f"(consumed {detail['budget_consumed'] * 100:.4g}% > cap "
+                     f"{detail['cap'] * 100:.4g}%)"))
+        if self.abort_file.exists():
+            return
+        self.abort_file.write_text(reason, encoding="utf-8")
+        self.record.event("abort", reason="safeguard", detail=detail, message=reason)
+        self.out.error(reason)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    @contextmanager
+    def _usr1_outside_chaoslib(self) -> Iterator[None]:
+        # chaoslib handles SIGUSR1 only while run_experiment runs; a trip that lands just
+        # outside must abort the run, not kill the process (SIGUSR1's default action)
+        def handler(signum: int, frame: FrameType | None) -> None:
+            raise AbortedError(self._abort_reason() or "safeguard")
+
+        previous = signal.signal(signal.SIGUSR1, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGUSR1, previous)
+
+    def _abort_reason(self) -> str | None:
+        try:
+            return self.abort_file.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    # ------------------------------------------------------------ teardown
+
+    def _teardown(self, target: RunTarget | None, load: Any) -> None:
+        if target is not None and target.client is not None:
+            try:
+                target.client.clear_faults()
+                self.record.event("faults_cleared_at_teardown")
+            except Exception as exc:  # noqa: BLE001 - teardown must go on; the ledger has it
+                self.record.event("error", reason=f"clearing faults at teardown failed: {exc}")
+        if load is not None:
+            summary = load.stop()
+            self.record.event("load_stopped", summary=summary)
+        self._replay_pending()
+        if target is not None:
+            self._save_server_counters(target)
+            target.stop()
+            self.record.event("target_stopped")
+        self.registration.remove()
+
+    def _replay_pending(self) -> None:
+        from chaos_suite.safety.recover import revert_pending
+        from chaos_suite.safety.state import state_root
+
+        for line in revert_pending(state_root(), only_run=self.run_id, skip_live=False):
+            self.record.event("ledger_replayed", detail=line)
+            self.out.step(line)
+
+    def _save_server_counters(self, target: RunTarget) -> None:
+        if target.client is None:
+            return
+        try:
+            rows = target.client.counters(since=self.store.first_second() or time.time() - 3600)
+        except Exception as exc:  # noqa: BLE001 - ground truth is a bonus, not a requirement
+            self.record.event("error", reason=f"reading server counters failed: {exc}")
+            return
+        self.record.write_json("server_counters.json", rows)
+
+    def _finish(self) -> Outcome:
+        from chaos_suite.report import render_run
+
+        self.record.event("run_ended", status=self.status, exit_code=self.exit_code,
+                          reason=self.reason)
+        self.record.close()
+        try:
+            written = render_run(self.run_dir)
+        except ChaosSuiteError as exc:
+            self.out.error(f"report failed: {exc}")
+            return Outcome(self.exit_code or 4, self.run_dir, self.status)
+        code = self.exit_code
+        if code == 0:
+            code = _report_exit_code(written)
+        self.out.footer(self.run_dir, written, code)
+        return Outcome(code, self.run_dir, self.status)
+
+    # ------------------------------------------------------------ signals
+
+    @contextmanager
+    def _operator_signals(self) -> Iterator[None]:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if self.abort_file.exists():
+                # already aborting: a second signal must not break the rollbacks under way
+                self.out.error("abort in progress: rollbacks run to the end")
+                return
+            self.abort_file.write_text("operator", encoding="utf-8")
+            raise OperatorAbort()
+
+        saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, previous in saved.items():
+                signal.signal(sig, previous)
+
+    @contextmanager
+    def _ignore_signals(self) -> Iterator[None]:
+        # a second Ctrl-C must not skip the teardown that reverts faults and stops processes
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.out.error("still cleaning up: rollbacks and process shutdown run to the end")
+
+        saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, previous in saved.items():
+                signal.signal(sig, previous)
+
+
+def _report_exit_code(written: dict[str, Path]) -> int:
+    import json
+
+    path = written.get("json")
+    if path is None:
+        return 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return int(data.get("run", {}).get("exit_code", 0))

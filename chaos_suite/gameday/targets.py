@@ -1,0 +1,108 @@
+"""The target a run attacks: a managed local target (started and stopped by the run), a standing
+local target (`chaos-suite target up`, left running), or any HTTP service the user names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaos_suite.errors import PreflightError
+from chaos_suite.files.environment import HttpTarget, KubernetesTarget, LocalTarget
+from chaos_suite.files.loader import ResolvedPlan
+
+
+@dataclass
+class RunTarget:
+    url: str
+    admin_url: str | None
+    stop: Callable[[], None]
+    client: Any
+    key: str = ""  # names the target in the fault ledger
+    managed_dir: Path | None = None
+
+
+def target_key_before_start(resolved: ResolvedPlan) -> str:
+    """The ledger key of the target a run would attack; '' for a target that does not exist
+    yet (a managed local target is new for every run)."""
+    target = resolved.environment.target
+    if isinstance(target, LocalTarget):
+        if target.managed:
+            return ""
+        from chaos_suite.targets.local import default_state_dir, read_target_info
+
+        info = read_target_info(default_state_dir())
+        return f"local:{info.admin_url}" if info else ""
+    if isinstance(target, HttpTarget):
+        return f"http:{target.url}"
+    return f"kubernetes:{target.context or ''}/{target.namespace}"
+
+
+def _noop() -> None:
+    return None
+
+
+def managed_state_dir(run_id: str) -> Path:
+    from chaos_suite.safety.state import state_root
+
+    return state_root() / "managed" / run_id
+
+
+def start_for_run(resolved: ResolvedPlan, run_id: str) -> RunTarget:
+    target = resolved.environment.target
+    if isinstance(target, LocalTarget):
+        return _local(target, run_id)
+    if isinstance(target, HttpTarget):
+        _check_reachable(target.url)
+        return RunTarget(target.url, target.admin_url, _noop, None, key=f"http:{target.url}")
+    if isinstance(target, KubernetesTarget):
+        if not target.url:
+            raise PreflightError("kubernetes target: set target.url to the service URL the load "
+                                 "is sent to")
+        _check_reachable(target.url)
+        return RunTarget(target.url, None, _noop, None,
+                         key=f"kubernetes:{target.context or ''}/{target.namespace}")
+    raise PreflightError(f"unsupported target type {type(target).__name__}")
+
+
+def _local(target: LocalTarget, run_id: str) -> RunTarget:
+    from chaos_suite.targets.local import (
+        LocalTargetClient,
+        default_state_dir,
+        read_target_info,
+        start_target,
+        stop_target,
+    )
+
+    if target.managed:
+        state = managed_state_dir(run_id)
+        info = start_target(state, replicas=target.replicas, port=target.port,
+                            admin_port=target.admin_port, restart_delay_s=target.restart_delay)
+
+        def stop() -> None:
+            stop_target(state)
+
+        return RunTarget(info.url, info.admin_url, stop, LocalTargetClient(info.admin_url),
+                         key=f"local-managed:{run_id}", managed_dir=state)
+    standing = read_target_info(default_state_dir())
+    if standing is None:
+        raise PreflightError("no standing local target: start one with `chaos-suite target up "
+                             "--detach` or set target.managed: true")
+    client = LocalTargetClient(standing.admin_url)
+    try:
+        client.status()
+    except Exception as exc:  # noqa: BLE001 - any failure here means unreachable
+        raise PreflightError(f"standing local target at {standing.admin_url} unreachable: {exc}"
+                             ) from None
+    return RunTarget(standing.url, standing.admin_url, _noop, client,
+                     key=f"local:{standing.admin_url}")
+
+
+def _check_reachable(url: str) -> None:
+    import httpx
+
+    try:
+        httpx.get(url, timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise PreflightError(f"target {url} unreachable: {exc}") from None

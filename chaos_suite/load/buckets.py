@@ -1,0 +1,237 @@
+"""Per-second SLI buckets counted from individual requests. Pure: no Locust, no clock.
+
+The plugin calls :meth:`BucketCounter.record` once per request (so it must stay cheap: a dict
+lookup, a few integer adds, one ``bisect``) and :meth:`BucketCounter.pop_ready` about every
+tenth of a second; both take the current time as an argument so the tests drive the clock.
+
+Classification (DESIGN §1):
+- availability: bad = (an exception and no HTTP status) or status >= 500; a 4xx is good (the
+  server answered correctly). total = every request the SLI matches.
+- latency: valid = requests that are not bad per availability; good = valid and faster than
+  ``threshold_ms`` (strictly).
+
+A bucket ``t`` holds requests that *completed* in ``[t, t+1)`` (epoch seconds). Each second is
+emitted exactly once, in order, with no gaps (a second without completed requests is emitted
+with zero counts: "load ran, nothing completed" differs from "no data").
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any
+
+from chaos_suite.load.config import SliSpec
+
+# Upper bounds (inclusive, ms) of the per-second latency histogram; one overflow bucket beyond.
+HIST_BOUNDS_MS: tuple[float, ...] = (
+    1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750,
+    1000, 1500, 2000, 3000, 5000, 10000,
+)
+# Completed seconds are emitted this long after their end: events fire synchronously with the
+# time they read, so 50 ms is margin for a scheduler that ran late, not for in-flight requests.
+EMIT_GRACE_S = 1.05
+# Request names seen are cached with the SLIs they match; past this many distinct names (URLs
+# with ids in them) matching is recomputed per request instead of growing memory without bound.
+_NAME_CACHE_MAX = 10_000
+
+# Bucket layout: [requests, sum_ms, max_ms, hist..., (good, total) per SLI]
+_REQ, _SUM, _MAX, _HIST = 0, 1, 2, 3
+
+
+class BucketCounter:
+    """Counts requests into per-second buckets for a fixed list of SLIs."""
+
+    def __init__(self, slis: Sequence[SliSpec], bounds_ms: Sequence[float] = HIST_BOUNDS_MS):
+        self._slis = tuple(slis)
+        self._bounds = tuple(float(b) for b in bounds_ms)
+        self._sli_base = _HIST + len(self._bounds) + 1
+        self._width = self._sli_base + 2 * len(self._slis)
+        self._patterns = [re.compile(s.match) if s.match else None for s in self._slis]
+        # (offset of good, threshold or None for availability) per SLI, per request name.
+        self._plans: dict[str, tuple[tuple[int, float | None], ...]] = {}
+        self._buckets: dict[int, list[float]] = {}
+        self._next: int | None = None  # first second not emitted yet
+        self._running = False  # between start() and stop(): empty seconds are emitted too
+        self.totals: list[float] = [0] * self._width
+        self.emitted = 0
+
+    # -- counting ---------------------------------------------------------------------------
+
+    def _plan_for(self, name: str) -> tuple[tuple[int, float | None], ...]:
+        plan = self._plans.get(name)
+        if plan is None:
+            plan = tuple(
+                (self._sli_base + 2 * i, sli.threshold_ms if sli.kind == "latency" else None)
+                for i, (sli, pat) in enumerate(zip(self._slis, self._patterns, strict=True))
+                if pat is None or pat.search(name)
+            )
+            if len(self._plans) < _NAME_CACHE_MAX:
+                self._plans[name] = plan
+        return plan
+
+    def start(self, now: float) -> None:
+        """The test (re)started: from now on every second is emitted, even an empty one."""
+        s = int(now)
+        if self._next is not None:
+            # Skip the stopped interval, but never past a second that still holds requests.
+            s = min(max(self._next, s), min(self._buckets, default=s))
+        self._next = s
+        self._running = True
+
+    def stop(self, now: float) -> list[dict[str, Any]]:
+        """The test stopped: emit everything through the current second, stop filling gaps."""
+        out = self.flush(now)
+        self._running = False
+        return out
+
+    def record(
+        self, now: float, name: str, response_time_ms: float, status: int | None, failed: bool
+    ) -> None:
+        """Count one completed request. ``status`` 0/None means no HTTP answer."""
+        s = int(now)
+        nxt = self._next
+        if nxt is None:
+            self._next = nxt = s
+        elif s < nxt:
+            # Only a wall clock stepping back can get here; never re-open an emitted second.
+            s = nxt
+        b = self._buckets.get(s)
+        if b is None:
+            b = self._buckets[s] = [0] * self._width
+        bad = (status >= 500) if status else failed
+        b[_REQ] += 1
+        b[_SUM] += response_time_ms
+        b[_MAX] = max(b[_MAX], response_time_ms)
+        b[_HIST + bisect_left(self._bounds, response_time_ms)] += 1
+        plan = self._plans.get(name)
+        if plan is None:
+            plan = self._plan_for(name)
+        for off, threshold in plan:
+            if threshold is None:
+                b[off + 1] += 1
+                if not bad:
+                    b[off] += 1
+            elif not bad:
+                b[off + 1] += 1
+                if response_time_ms < threshold:
+                    b[off] += 1
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    def pop_ready(self, now: float, grace_s: float = EMIT_GRACE_S) -> list[dict[str, Any]]:
+        """Samples for every second that ended at least ``grace_s`` ago, oldest first.
+
+        While stopped, only seconds that hold requests are due (no empty trailing seconds).
+        """
+        if self._next is None:
+            return []
+        last = int(now - grace_s)
+        if not self._running:
+            self._skip_idle()
+            last = min(last, max(self._buckets, default=self._next - 1))
+        return self._emit_through(last)
+
+    def flush(self, now: float) -> list[dict[str, Any]]:
+        """Samples for everything left, including the current (partial) second if running."""
+        if self._next is None:
+            return []
+        if not self._running:
+            self._skip_idle()
+        last = max(self._buckets, default=self._next - 1)
+        if self._running:
+            last = max(last, int(now))
+        return self._emit_through(last)
+
+    def _skip_idle(self) -> None:
+        """While stopped, seconds without requests are not "empty load": skip them."""
+        if self._buckets and self._next is not None:
+            self._next = max(self._next, min(self._buckets))
+
+    def next_due(self, grace_s: float = EMIT_GRACE_S) -> float | None:
+        """Epoch time at which the next second becomes ready, or None before the start."""
+        return None if self._next is None else self._next + grace_s
+
+    def _emit_through(self, last: int) -> list[dict[str, Any]]:
+        assert self._next is not None
+        out = []
+        for s in range(self._next, last + 1):
+            b = self._buckets.pop(s, None) or [0] * self._width
+            for i, v in enumerate(b):
+                self.totals[i] = max(self.totals[i], v) if i == _MAX else self.totals[i] + v
+            out.append(self._sample(s, b))
+        self._next = max(self._next, last + 1)
+        self.emitted += len(out)
+        return out
+
+    # -- formatting -------------------------------------------------------------------------
+
+    def _slis_json(self, b: Sequence[float]) -> dict[str, dict[str, int]]:
+        return {
+            sli.name: {
+                "good": int(b[self._sli_base + 2 * i]),
+                "total": int(b[self._sli_base + 2 * i + 1]),
+            }
+            for i, sli in enumerate(self._slis)
+        }
+
+    def _latency_json(self, b: Sequence[float]) -> dict[str, float | None]:
+        hist = [int(c) for c in b[_HIST : self._sli_base]]
+        n = int(b[_REQ])
+        if n == 0:
+            return {"p50": None, "p95": None, "p99": None, "mean": None, "max": None}
+        out = {f"p{q}": percentile(self._bounds, hist, q / 100, b[_MAX]) for q in (50, 95, 99)}
+        return {**out, "mean": round(b[_SUM] / n, 3), "max": round(b[_MAX], 3)}
+
+    def _hist_json(self, b: Sequence[float]) -> dict[str, int]:
+        labels = [_label(x) for x in self._bounds] + ["+Inf"]
+        return {labels[i]: int(c) for i, c in enumerate(b[_HIST : self._sli_base]) if c}
+
+    def _sample(self, s: int, b: Sequence[float]) -> dict[str, Any]:
+        return {
+            "t": s,
+            "source": "load",
+            "slis": self._slis_json(b),
+            "latency_ms": self._latency_json(b),
+            "latency_hist_ms": self._hist_json(b),
+            "requests": int(b[_REQ]),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Totals over every emitted second (for the final ``done`` line)."""
+        return {
+            "requests": int(self.totals[_REQ]),
+            "slis": self._slis_json(self.totals),
+            "latency_ms": self._latency_json(self.totals),
+            "buckets": self.emitted,
+        }
+
+
+def _label(bound: float) -> str:
+    return str(int(bound)) if bound == int(bound) else str(bound)
+
+
+def percentile(
+    bounds: Sequence[float], counts: Sequence[int], q: float, max_ms: float
+) -> float | None:
+    """The q-quantile estimated from a histogram, interpolating linearly inside a bucket.
+
+    ``counts[i]`` counts values in ``(bounds[i-1], bounds[i]]``; the last count is the overflow
+    above ``bounds[-1]``, whose upper end is the observed ``max_ms``. Accurate to a bucket's
+    width, which is what a mergeable per-second summary can offer.
+    """
+    n = sum(counts)
+    if n == 0:
+        return None
+    rank = q * n
+    cum = 0
+    for i, c in enumerate(counts):
+        if c and cum + c >= rank:
+            lower = bounds[i - 1] if i > 0 else 0.0
+            upper = bounds[i] if i < len(bounds) else max(max_ms, lower)
+            upper = min(upper, max_ms) if max_ms >= lower else upper
+            value = lower + (upper - lower) * max(rank - cum, 0) / c
+            return round(value, 3)
+        cum += c
+    return round(max_ms, 3)

@@ -1,0 +1,164 @@
+"""The load worker's configuration: one JSON object, validated identically on both sides.
+
+The runner validates before spawning (a bad plan fails fast, in the caller's process, with a
+ValidationError); the worker validates again because it can also be started by hand.
+
+Shape precedence: an explicit ``"shape"`` in the config always wins. With no ``"shape"`` (or
+``null``), the locustfile's own LoadTestShape is used; with neither, the worker refuses to start.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chaos_suite.errors import ValidationError
+from chaos_suite.load.profile import ShapeError, normalize_shape
+
+SLI_KINDS: tuple[str, ...] = ("availability", "latency")
+DEFAULT_SLIS: tuple[dict[str, Any], ...] = ({"name": "availability", "kind": "availability"},)
+_WHERE = "load config"
+_TOP_KEYS = frozenset(
+    {"locustfile", "host", "shape", "slis", "max_duration_s", "log_level", "log_file", "plugin",
+     "parent_pid"}
+)
+
+
+@dataclass(frozen=True)
+class SliSpec:
+    """One SLI counted by the plugin. ``match`` is a regex searched in the request name."""
+
+    name: str
+    kind: str
+    threshold_ms: float | None = None
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    locustfile: str
+    host: str | None
+    shape: dict[str, Any] | None  # normalized (profile.normalize_shape), None = locustfile's
+    slis: tuple[SliSpec, ...]
+    max_duration_s: float
+    log_level: str = "INFO"
+    log_file: str | None = None
+    plugin: bool = True  # False only for overhead benchmarks: no buckets, Locust's totals only
+    parent_pid: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The config as the worker reads it (a plain JSON object)."""
+        return {
+            "locustfile": self.locustfile,
+            "host": self.host,
+            "shape": self.shape,
+            "slis": [
+                {k: v for k, v in vars(s).items() if v is not None} for s in self.slis
+            ],
+            "max_duration_s": self.max_duration_s,
+            "log_level": self.log_level,
+            "log_file": self.log_file,
+            "plugin": self.plugin,
+            "parent_pid": self.parent_pid,
+        }
+
+
+def _fail(field: str, problem: str) -> ValidationError:
+    return ValidationError(_WHERE, field, problem)
+
+
+def _parse_sli(raw: Any, index: int) -> SliSpec:
+    where = f"slis[{index}]"
+    if not isinstance(raw, Mapping):
+        raise _fail(where, "must be an object")
+    unknown = set(raw) - {"name", "kind", "threshold_ms", "match"}
+    if unknown:
+        raise _fail(f"{where}.{min(unknown)}", "unknown key")
+    name, kind = raw.get("name"), raw.get("kind")
+    if not isinstance(name, str) or not name:
+        raise _fail(f"{where}.name", "must be a non-empty string")
+    if kind not in SLI_KINDS:
+        raise _fail(f"{where}.kind", f"must be one of {', '.join(SLI_KINDS)}")
+    threshold = raw.get("threshold_ms")
+    if kind == "latency":
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise _fail(f"{where}.threshold_ms", "a latency SLI needs a number of milliseconds")
+        if not (math.isfinite(threshold) and threshold > 0):
+            raise _fail(f"{where}.threshold_ms", "must be > 0")
+        threshold = float(threshold)
+    elif threshold is not None:
+        raise _fail(f"{where}.threshold_ms", "only latency SLIs take a threshold")
+    match = raw.get("match")
+    if match is not None:
+        if not isinstance(match, str):
+            raise _fail(f"{where}.match", "must be a regular expression string")
+        try:
+            re.compile(match)
+        except re.error as exc:
+            raise _fail(f"{where}.match", f"invalid regular expression: {exc}") from None
+    return SliSpec(name=name, kind=kind, threshold_ms=threshold, match=match)
+
+
+def _parse_slis(raw: Any) -> tuple[SliSpec, ...]:
+    if raw is None:
+        raw = list(DEFAULT_SLIS)
+    if not isinstance(raw, list):
+        raise _fail("slis", "must be a list")
+    slis = tuple(_parse_sli(item, i) for i, item in enumerate(raw))
+    names = [s.name for s in slis]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise _fail("slis", f"duplicate SLI name '{dupes[0]}'")
+    return slis
+
+
+def _optional_str(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _fail(key, "must be a non-empty string")
+    return value
+
+
+def parse_config(raw: Any) -> LoadConfig:
+    """Validate a raw config object; raises :class:`ValidationError` naming the field."""
+    if not isinstance(raw, Mapping):
+        raise _fail("", "must be a JSON object")
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise _fail(min(unknown), "unknown key")
+    locustfile = _optional_str(raw, "locustfile")
+    if locustfile is None:
+        raise _fail("locustfile", "is required")
+    shape = raw.get("shape")
+    if shape is not None:
+        if not isinstance(shape, Mapping):
+            raise _fail("shape", "must be an object")
+        try:
+            shape = normalize_shape(shape)
+        except ShapeError as exc:
+            raise _fail(f"shape.{exc.field}", exc.problem) from None
+    max_duration = raw.get("max_duration_s", 600)
+    if isinstance(max_duration, bool) or not isinstance(max_duration, int | float) or not (
+        math.isfinite(max_duration) and max_duration > 0
+    ):
+        raise _fail("max_duration_s", "must be a number > 0")
+    plugin = raw.get("plugin", True)
+    if not isinstance(plugin, bool):
+        raise _fail("plugin", "must be true or false")
+    parent_pid = raw.get("parent_pid")
+    if parent_pid is not None and (isinstance(parent_pid, bool) or not isinstance(parent_pid, int)):
+        raise _fail("parent_pid", "must be an integer")
+    return LoadConfig(
+        locustfile=locustfile,
+        host=_optional_str(raw, "host"),
+        shape=shape,
+        slis=_parse_slis(raw.get("slis")),
+        max_duration_s=float(max_duration),
+        log_level=(_optional_str(raw, "log_level") or "INFO").upper(),
+        log_file=_optional_str(raw, "log_file"),
+        plugin=plugin,
+        parent_pid=parent_pid,
+    )

@@ -1,0 +1,104 @@
+"""Reports from a run directory alone: verdicts recomputed from samples, then rendered.
+
+``report/`` reads only the run record (DESIGN.md §3) and never talks to a target, so a report
+can be re-rendered at any time: ``render_run(run_dir)``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from chaos_suite.errors import InputError
+from chaos_suite.report.analysis import (
+    RunAnalysis,
+    ScenarioResult,
+    SLOResult,
+    analyze_run,
+    consumed_in_window,
+    window_counts,
+)
+from chaos_suite.report.record import RunRecord, load_run
+from chaos_suite.report.series import Counts, Sample
+from chaos_suite.report.verdict import Verdict
+
+__all__ = [
+    "FORMATS",
+    "Counts",
+    "RunAnalysis",
+    "RunRecord",
+    "SLOResult",
+    "Sample",
+    "ScenarioResult",
+    "Verdict",
+    "analyze_run",
+    "consumed_in_window",
+    "load_run",
+    "render_run",
+    "window_counts",
+]
+
+# format -> file name written into the run directory
+FORMATS: dict[str, str] = {
+    "json": "report.json",
+    "md": "report.md",
+    "junit": "junit.xml",
+    "html": "report.html",
+}
+_ALIASES = {"markdown": "md", "xml": "junit"}
+
+
+def _renderer(fmt: str) -> Callable[[RunAnalysis], str]:
+    # Imported per format so that e.g. JSON-only re-renders never import jinja2.
+    if fmt == "json":
+        from chaos_suite.report.render_json import render_json
+
+        return render_json
+    if fmt == "md":
+        from chaos_suite.report.render_markdown import render_markdown
+
+        return render_markdown
+    if fmt == "junit":
+        from chaos_suite.report.render_junit import render_junit
+
+        return render_junit
+    from chaos_suite.report.render_html import render_html
+
+    return render_html
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers (CI, a browser) never see half a report, even while a re-render runs."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) -> dict[str, Path]:
+    """Analyse ``run_dir`` and write the requested reports into it; returns format -> path.
+
+    Raises InputError for an unknown format or an unusable run directory (see load_run).
+    """
+    wanted: list[str] = []
+    for fmt in formats:
+        name = _ALIASES.get(fmt.lower(), fmt.lower())
+        if name not in FORMATS:
+            choices = ", ".join(FORMATS)
+            raise InputError(f"unknown report format {fmt!r}; choose from {choices}")
+        if name not in wanted:
+            wanted.append(name)
+    run_dir = Path(run_dir)
+    analysis = analyze_run(load_run(run_dir))
+    written: dict[str, Path] = {}
+    for name in wanted:
+        path = run_dir / FORMATS[name]
+        _write_atomically(path, _renderer(name)(analysis))
+        written[name] = path
+    return written

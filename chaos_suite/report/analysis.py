@@ -1,0 +1,310 @@
+"""From a run record to verdicts (pure: no I/O, no clock).
+
+Per scenario and SLO (windows: :mod:`chaos_suite.report.phases`; bucketing: the overlap rule of
+:mod:`chaos_suite.report.series`):
+
+- counts in the baseline and fault windows; the fault window's error ratio and its 95% Wilson
+  interval;
+- ``budget_consumed`` over the measurement window: sum of per-second BR * 1 s / P over the
+  seconds with data;
+- ``budget_consumed_attributed`` = consumed - BR_baseline * n / P, where BR_baseline pools the
+  baseline window's counts and n is the number of measurement seconds with data (the same
+  seconds the sum ran over). Without a baseline, BR_baseline is taken as 0 and the reason says so;
+- the 95% intervals of both: the Wilson interval of the measurement window's pooled error ratio,
+  turned into budget with n / (B * P) and placed around the point estimate (at constant traffic
+  this is exactly the Wilson bounds converted to budget); the baseline is treated as known;
+- ``peak_burn_rate`` over rolling ``peak_window_seconds`` windows, and ``recovery_seconds``
+  (see :func:`chaos_suite.report.series.recovery_seconds`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chaos_suite.report.phases import PhaseSpan, ScenarioWindows, Window, phase_spans
+from chaos_suite.report.phases import scenario_windows as _scenario_windows
+from chaos_suite.report.record import Event, Expectation, Note, Plan, RunRecord, ScenarioPlan
+from chaos_suite.report.series import (
+    Counts,
+    Series,
+    build_series,
+    consumed_in,
+    consumed_in_window,
+    counts_in,
+    peak_burn_rate,
+    recovery_seconds,
+    window_counts,
+)
+from chaos_suite.report.timeline import TimelineEntry, build_timeline
+from chaos_suite.report.verdict import Evidence, Verdict, decide
+from chaos_suite.slo import SLO, burn_rate, wilson_interval
+
+__all__ = [
+    "RunAnalysis",
+    "SLOResult",
+    "ScenarioResult",
+    "Window",
+    "analyze_run",
+    "consumed_in_window",
+    "window_counts",
+]
+
+
+@dataclass(frozen=True)
+class SLOResult:
+    slo: SLO
+    expected: Expectation
+    baseline: Counts
+    fault: Counts
+    measurement: Counts
+    measurement_data_seconds: int
+    error_ratio: float | None
+    error_ratio_ci: tuple[float, float]
+    baseline_burn_rate: float | None
+    budget_consumed: float | None
+    budget_consumed_ci: tuple[float, float] | None
+    budget_consumed_attributed: float | None
+    budget_consumed_attributed_ci: tuple[float, float] | None
+    peak_burn_rate: float | None
+    recovery_seconds: float | None
+    verdict: Verdict
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    name: str
+    experiment: str
+    status: str  # completed | aborted | failed | not-run
+    deviated: bool
+    steady_state_met_before: bool | None
+    hypothesis: str  # held | deviated | not-met-before | unknown | not-run
+    windows: ScenarioWindows | None
+    slos: tuple[SLOResult, ...]
+
+    @property
+    def hypothesis_failed(self) -> bool:
+        return self.hypothesis in ("deviated", "not-met-before")
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    plan: Plan
+    status: str
+    exit_code: int
+    started: float | None
+    ended: float | None
+    abort: dict[str, object] | None
+    scenarios: tuple[ScenarioResult, ...]
+    timeline: tuple[TimelineEntry, ...]
+    notes: tuple[Note, ...]
+    journals: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def _last(events: Sequence[Event], kind: str) -> Event | None:
+    matching = [e for e in events if e.type == kind]
+    return matching[-1] if matching else None
+
+
+def _data_end(record: RunRecord) -> float:
+    """Where a truncated run stops: the end of the last sample second or the last event."""
+    ends = [s.t + 1.0 for s in record.samples[-1:]] + [e.t for e in record.events[-1:]]
+    return max(ends, default=0.0)
+
+
+def _budget_ci(slo: SLO, counts: Counts, point: float, data_seconds: int) -> tuple[float, float] | None:
+    """Wilson interval of the pooled ratio, in budget units, around the time-form point."""
+    pooled = counts.error_ratio()
+    if pooled is None:
+        return None
+    low, high = wilson_interval(counts.bad, counts.total)
+    scale = data_seconds / (slo.error_budget * slo.window_seconds)
+    return (max(0.0, point - (pooled - low) * scale), point + (high - pooled) * scale)
+
+
+def _slo_result(
+    slo: SLO, series: Series, windows: ScenarioWindows, plan: Plan, expected: Expectation
+) -> SLOResult:
+    base_counts = (
+        counts_in(series, windows.baseline.start, windows.baseline.end) if windows.baseline else Counts()
+    )
+    base_ratio = base_counts.error_ratio()
+    base_br = None if base_ratio is None else burn_rate(base_ratio, slo.objective)
+    fault = counts_in(series, windows.fault.start, windows.fault.end)
+    m = windows.measurement
+    measured = counts_in(series, m.start, m.end)
+    consumed, n = consumed_in(series, slo, m.start, m.end)
+    consumed_ci = attributed = attributed_ci = None
+    if consumed is not None:
+        consumed_ci = _budget_ci(slo, measured, consumed, n)
+        background = (base_br or 0.0) * n / slo.window_seconds
+        attributed = consumed - background
+        if consumed_ci is not None:
+            attributed_ci = (consumed_ci[0] - background, consumed_ci[1] - background)
+    width = plan.peak_window_seconds
+    recovery = recovery_seconds(series, slo, windows.fault.end, m.end, width)
+    peak = peak_burn_rate(series, slo, m.start, m.end, width)
+    verdict, reason = decide(
+        expected,
+        Evidence(
+            fault_total=fault.total,
+            min_events=plan.min_events,
+            attributed_ci=attributed_ci,
+            peak_burn_rate=peak,
+            recovery_seconds=recovery,
+            observed_after_fault_s=max(0.0, math.ceil(m.end) - math.ceil(windows.fault.end)),
+        ),
+    )
+    if base_br is None and verdict is not Verdict.INCONCLUSIVE:
+        reason += "; no baseline data, so all spend is attributed to the fault"
+    return SLOResult(
+        slo=slo,
+        expected=expected,
+        baseline=base_counts,
+        fault=fault,
+        measurement=measured,
+        measurement_data_seconds=n,
+        error_ratio=fault.error_ratio(),
+        error_ratio_ci=wilson_interval(fault.bad, fault.total),
+        baseline_burn_rate=base_br,
+        budget_consumed=consumed,
+        budget_consumed_ci=consumed_ci,
+        budget_consumed_attributed=attributed,
+        budget_consumed_attributed_ci=attributed_ci,
+        peak_burn_rate=peak,
+        recovery_seconds=recovery,
+        verdict=verdict,
+        reason=reason,
+    )
+
+
+def _not_run(plan: Plan, scenario: ScenarioPlan) -> ScenarioResult:
+    """A planned scenario the run never reached (aborted earlier): no figures, no verdict."""
+    results = tuple(
+        SLOResult(
+            slo=slo,
+            expected=scenario.expectations.get(slo.name, Expectation()),
+            baseline=Counts(),
+            fault=Counts(),
+            measurement=Counts(),
+            measurement_data_seconds=0,
+            error_ratio=None,
+            error_ratio_ci=(0.0, 1.0),
+            baseline_burn_rate=None,
+            budget_consumed=None,
+            budget_consumed_ci=None,
+            budget_consumed_attributed=None,
+            budget_consumed_attributed_ci=None,
+            peak_burn_rate=None,
+            recovery_seconds=None,
+            verdict=Verdict.INCONCLUSIVE,
+            reason="the scenario did not run",
+        )
+        for slo in plan.slos
+    )
+    return ScenarioResult(
+        scenario.name, scenario.experiment, "not-run", False, None, "not-run", None, results
+    )
+
+
+def _hypothesis(phase: PhaseSpan) -> tuple[bool, bool | None, str]:
+    ended = phase.ended or {}
+    deviated = ended.get("deviated") is True
+    met_before = ended.get("steady_state_met_before")
+    met = met_before if isinstance(met_before, bool) else None
+    # CTK reports deviated=false when the steady state already failed before the method.
+    if met is False:
+        return deviated, met, "not-met-before"
+    if deviated:
+        return deviated, met, "deviated"
+    return deviated, met, "held" if "deviated" in ended else "unknown"
+
+
+def _scenario_status(phase: PhaseSpan, run_status: str) -> str:
+    status = (phase.ended or {}).get("status")
+    if isinstance(status, str) and status:
+        return status
+    return "aborted" if run_status == "aborted" else "failed"
+
+
+def _run_status(events: Sequence[Event]) -> tuple[str, int | None]:
+    ended = _last(events, "run_ended")
+    if ended is None:
+        # Killed without a run_ended line: an abort event tells the two cases apart.
+        return ("aborted", None) if _last(events, "abort") else ("failed", None)
+    status = ended.data.get("status")
+    code = ended.data.get("exit_code")
+    return (
+        status if isinstance(status, str) else "completed",
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+    )
+
+
+def _exit_code(status: str, runner_code: int | None, scenarios: Sequence[ScenarioResult]) -> int:
+    """DESIGN.md §4; the runner's own 2/3/4 stand, 0/1 are recomputed from the evidence."""
+    if runner_code is not None and runner_code not in (0, 1):
+        return runner_code
+    if status == "aborted":
+        return 3
+    if status == "failed":
+        return 4
+    failed = any(s.hypothesis_failed or any(r.verdict is Verdict.WORSE for r in s.slos) for s in scenarios)
+    return 1 if failed else 0
+
+
+def analyze_run(record: RunRecord) -> RunAnalysis:
+    """Every figure and verdict of the report, recomputed from the run record."""
+    plan, events = record.plan, record.events
+    data_end = _data_end(record)
+    spans = phase_spans(events, data_end)
+    status, runner_code = _run_status(events)
+    series = {slo.name: build_series(record.samples, slo.name, slo.source) for slo in plan.slos}
+    scenarios: list[ScenarioResult] = []
+    for scenario in plan.scenarios:
+        windows = _scenario_windows(events, spans, scenario.name)
+        if windows is None:
+            scenarios.append(_not_run(plan, scenario))
+            continue
+        deviated, met_before, hypothesis = _hypothesis(windows.phase)
+        results = tuple(
+            _slo_result(
+                slo,
+                series[slo.name],
+                windows,
+                plan,
+                scenario.expectations.get(slo.name, Expectation()),
+            )
+            for slo in plan.slos
+        )
+        scenarios.append(
+            ScenarioResult(
+                scenario.name,
+                scenario.experiment,
+                _scenario_status(windows.phase, status),
+                deviated,
+                met_before,
+                hypothesis,
+                windows,
+                results,
+            )
+        )
+    started_event = _last(events, "run_started")
+    first = [e.t for e in events[:1]] + [float(s.t) for s in record.samples[:1]]
+    ended_event = _last(events, "run_ended")
+    abort = _last(events, "abort")
+    return RunAnalysis(
+        plan=plan,
+        status=status,
+        exit_code=_exit_code(status, runner_code, scenarios),
+        started=started_event.t if started_event else min(first, default=None),
+        ended=ended_event.t if ended_event else (data_end or None),
+        abort=dict(abort.data) if abort else None,
+        scenarios=tuple(scenarios),
+        timeline=tuple(build_timeline(events, record.notes)),
+        notes=record.notes,
+        journals=record.journals,
+        warnings=record.warnings,
+    )

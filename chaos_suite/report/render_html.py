@@ -1,0 +1,60 @@
+"""report.html: the Markdown report's content as a standalone page (jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos_suite.report.analysis import RunAnalysis
+from chaos_suite.report.render_markdown import (
+    fault_text,
+    headline,
+    row_cells,
+    run_facts,
+    timeline_rows,
+)
+
+
+def _context(analysis: RunAnalysis) -> dict[str, Any]:
+    plan = analysis.plan
+    outcome, code = headline(analysis)
+    abort = None
+    if analysis.abort:
+        detail = analysis.abort.get("detail")
+        abort = str(analysis.abort.get("reason", "unknown reason"))
+        abort += f" ({detail})" if detail else ""
+    return {
+        "run": {"gameday": plan.gameday, "service": plan.service, "id": plan.run_id},
+        "headline": f"{outcome} {code}",
+        "facts": run_facts(analysis),
+        "abort": abort,
+        "scenarios": [
+            {
+                "name": s.name,
+                "status": s.status,
+                "experiment": s.experiment or "?",
+                "fault": fault_text(s),
+                "hypothesis": s.hypothesis,
+                "rows": [row_cells(result) for result in s.slos],
+            }
+            for s in analysis.scenarios
+        ],
+        "timeline": [
+            {"clock": clock, "offset": offset, "text": text}
+            for clock, offset, text in timeline_rows(analysis)
+        ],
+        "journals": analysis.journals,
+        "warnings": analysis.warnings,
+    }
+
+
+def render_html(analysis: RunAnalysis) -> str:
+    # jinja2 is imported here so that `chaos-suite report --format json` never pays for it.
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("chaos_suite.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return environment.get_template("report.html.j2").render(**_context(analysis))

@@ -1,0 +1,142 @@
+"""report.json: the machine-readable contract (DESIGN.md §9, schema chaos-suite/report/v1).
+
+Keys of §9 are never renamed; extra keys (reasons, recovery, windows, timeline, notes...) are
+added alongside. Fractions are plain numbers, times ISO 8601 UTC, durations seconds; unknown
+figures are null (never NaN or infinity, which are not JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult, Window
+from chaos_suite.report.formatting import iso
+from chaos_suite.report.series import Counts
+from chaos_suite.slo import SLO
+
+SCHEMA = "chaos-suite/report/v1"
+
+
+def _number(value: float) -> float | int:
+    """Whole numbers print as integers (2592000, not 2592000.0)."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _counts(counts: Counts) -> dict[str, int]:
+    return {"good": counts.good, "total": counts.total}
+
+
+def _pair(pair: tuple[float, float] | None) -> list[float] | None:
+    return None if pair is None else [pair[0], pair[1]]
+
+
+def _window(window: Window | None) -> dict[str, Any] | None:
+    if window is None:
+        return None
+    return {"start": iso(window.start), "end": iso(window.end), "seconds": window.length}
+
+
+def _slo(slo: SLO) -> dict[str, Any]:
+    return {
+        "name": slo.name,
+        "objective": slo.objective,
+        "window_seconds": _number(slo.window_seconds),
+        "source": slo.source,
+        "sli": {"kind": slo.sli.kind.value, "threshold_ms": slo.sli.threshold_ms},
+        "error_budget": slo.error_budget,
+        "description": slo.description,
+    }
+
+
+def _slo_result(result: SLOResult) -> dict[str, Any]:
+    expected = result.expected
+    return {
+        "slo": result.slo.name,
+        "counts": {
+            "baseline": _counts(result.baseline),
+            "fault": _counts(result.fault),
+            "measurement": _counts(result.measurement),
+        },
+        "observed": {
+            "error_ratio": result.error_ratio,
+            "error_ratio_ci": _pair(result.error_ratio_ci),
+            "budget_consumed": result.budget_consumed,
+            "budget_consumed_attributed": result.budget_consumed_attributed,
+            "peak_burn_rate": result.peak_burn_rate,
+            "budget_consumed_ci": _pair(result.budget_consumed_ci),
+            "budget_consumed_attributed_ci": _pair(result.budget_consumed_attributed_ci),
+            "baseline_burn_rate": result.baseline_burn_rate,
+            "recovery_seconds": result.recovery_seconds,
+            "measurement_seconds_with_data": result.measurement_data_seconds,
+        },
+        "expected": {
+            "min_budget_consumed": expected.min_budget_consumed,
+            "max_budget_consumed": expected.max_budget_consumed,
+            "max_peak_burn_rate": expected.max_peak_burn_rate,
+            "recover_within_seconds": expected.recover_within_seconds,
+        },
+        "verdict": result.verdict.value,
+        "reason": result.reason,
+    }
+
+
+def _scenario(scenario: ScenarioResult) -> dict[str, Any]:
+    windows = scenario.windows
+    # Same shape for a scenario that never ran, so readers can index without checks.
+    fault: dict[str, Any] = {"start": None, "end": None, "seconds": None, "from": None}
+    if windows is not None:
+        fault = {
+            "start": iso(windows.fault.start),
+            "end": iso(windows.fault.end),
+            "seconds": windows.fault.length,
+            "from": "fault-events" if windows.fault_from_events else "scenario-phase",
+        }
+    return {
+        "name": scenario.name,
+        "experiment": scenario.experiment,
+        "status": scenario.status,
+        "deviated": scenario.deviated,
+        "fault": fault,
+        "slos": [_slo_result(result) for result in scenario.slos],
+        "hypothesis": scenario.hypothesis,
+        "steady_state_met_before": scenario.steady_state_met_before,
+        "phase": _window(Window(windows.phase.start, windows.phase.end)) if windows else None,
+        "baseline": _window(windows.baseline) if windows else None,
+        "measurement": _window(windows.measurement) if windows else None,
+        "faults": [{**entry, "t": iso(entry["t"])} for entry in (windows.faults if windows else [])],
+    }
+
+
+def report_dict(analysis: RunAnalysis) -> dict[str, Any]:
+    """The report as plain JSON-ready data."""
+    plan = analysis.plan
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "id": plan.run_id,
+            "gameday": plan.gameday,
+            "service": plan.service,
+            "environment": plan.environment,
+            "status": analysis.status,
+            "exit_code": analysis.exit_code,
+            "started": iso(analysis.started),
+            "ended": iso(analysis.ended),
+            "abort": analysis.abort,
+            "min_events": plan.min_events,
+            "peak_window_seconds": plan.peak_window_seconds,
+        },
+        "slos": [_slo(slo) for slo in plan.slos],
+        "scenarios": [_scenario(scenario) for scenario in analysis.scenarios],
+        "timeline": [
+            {"t": iso(entry.t), "type": entry.kind, "text": entry.text} for entry in analysis.timeline
+        ],
+        "notes": [{"t": iso(note.t), "text": note.text, "author": note.author} for note in analysis.notes],
+        "journals": list(analysis.journals),
+        "warnings": list(analysis.warnings),
+    }
+
+
+def render_json(analysis: RunAnalysis) -> str:
+    """report.json text; raises ValueError rather than writing NaN or infinity."""
+    return json.dumps(report_dict(analysis), indent=2, allow_nan=False) + "\n"

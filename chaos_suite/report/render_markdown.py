@@ -1,0 +1,205 @@
+"""report.md: the human report of a run (headline, per-scenario tables, timeline)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
+from chaos_suite.report.formatting import iso, percent, rate
+from chaos_suite.report.record import Expectation
+from chaos_suite.report.verdict import Verdict
+from chaos_suite.slo import format_duration
+
+
+def _cell(text: str) -> str:
+    """Markdown table cells cannot hold pipes or line breaks."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def headline(analysis: RunAnalysis) -> tuple[str, str]:
+    """The overall outcome in a few words, and "(exit code N)"."""
+    results = [r for s in analysis.scenarios for r in s.slos]
+    if analysis.status in ("aborted", "failed"):
+        reason = ""
+        if analysis.abort:
+            reason = f": {analysis.abort.get('reason', '')}".rstrip(": ")
+        outcome = f"Run {analysis.status}{reason}"
+    elif any(s.hypothesis_failed for s in analysis.scenarios) or any(
+        r.verdict is Verdict.WORSE for r in results
+    ):
+        outcome = "Worse than expected"
+    elif any(r.verdict is Verdict.INCONCLUSIVE and not r.expected.is_empty for r in results):
+        outcome = "Inconclusive"
+    elif any(r.verdict is Verdict.BETTER for r in results):
+        outcome = "Better than expected (did every fault land?)"
+    else:
+        outcome = "As expected"
+    return outcome, f"(exit code {analysis.exit_code})"
+
+
+def expected_text(expected: Expectation) -> str:
+    if expected.is_empty:
+        return "none"
+    low, high = expected.min_budget_consumed, expected.max_budget_consumed
+    parts: list[str] = []
+    if low is not None and high is not None:
+        parts.append(f"{percent(low)} to {percent(high)} of budget")
+    elif high is not None:
+        parts.append(f"≤ {percent(high)} of budget")
+    elif low is not None:
+        parts.append(f"≥ {percent(low)} of budget")
+    if expected.max_peak_burn_rate is not None:
+        parts.append(f"peak BR ≤ {rate(expected.max_peak_burn_rate)}")
+    if expected.recover_within_seconds is not None:
+        parts.append(f"recovery ≤ {expected.recover_within_seconds:g} s")
+    return "; ".join(parts)
+
+
+def events_text(result: SLOResult) -> str:
+    fault, base = result.fault, result.baseline
+    text = f"fault: {fault.bad} bad / {fault.total}"
+    if fault.total:
+        text += f" ({percent(result.error_ratio)})"
+    return f"{text}; baseline: {base.bad} bad / {base.total}"
+
+
+def row_cells(result: SLOResult) -> dict[str, str]:
+    """The cells of one SLO row, shared by the Markdown and HTML tables."""
+    ci = result.budget_consumed_attributed_ci
+    return {
+        "slo": result.slo.name,
+        "expected": expected_text(result.expected),
+        "observed": (f"{percent(result.budget_consumed)} ({percent(result.budget_consumed_attributed)})"),
+        "ci": "n/a" if ci is None else f"{percent(ci[0])} to {percent(ci[1])}",
+        "peak": rate(result.peak_burn_rate),
+        "events": events_text(result),
+        "verdict": result.verdict.value,
+        "reason": result.reason,
+    }
+
+
+def _row(result: SLOResult) -> str:
+    cells = row_cells(result)
+    cells["verdict"] = f"**{cells['verdict']}**"
+    del cells["reason"]
+    return "| " + " | ".join(_cell(c) for c in cells.values()) + " |"
+
+
+def fault_text(scenario: ScenarioResult) -> str | None:
+    windows = scenario.windows
+    if windows is None:
+        return None
+    origin = "fault events" if windows.fault_from_events else "scenario phase (no fault events)"
+    return (
+        f"{iso(windows.fault.start)} to {iso(windows.fault.end)} "
+        f"({windows.fault.length:.1f} s, from {origin})"
+    )
+
+
+def _scenario(scenario: ScenarioResult) -> list[str]:
+    lines = [f"## Scenario `{scenario.name}`: {scenario.status}", ""]
+    lines.append(f"- Experiment: `{scenario.experiment or '?'}`")
+    if scenario.windows is not None:
+        lines.append(f"- Fault window: {fault_text(scenario)}")
+        lines.append(f"- Measured until {iso(scenario.windows.measurement.end)}")
+    lines.append(f"- Steady-state hypothesis: {scenario.hypothesis}")
+    lines += [
+        "",
+        "| SLO | expected | observed (attributed) | 95% CI | peak BR | events | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [_row(result) for result in scenario.slos]
+    lines.append("")
+    for result in scenario.slos:
+        recovery = ""
+        if result.recovery_seconds is not None and "recover" not in result.reason:
+            recovery = f" Recovered (BR ≤ 1) {result.recovery_seconds:.0f} s after the fault."
+        lines.append(f"- **{result.slo.name}**: {result.reason}.{recovery}")
+    lines.append("")
+    return lines
+
+
+def timeline_rows(analysis: RunAnalysis) -> list[tuple[str, str, str]]:
+    """(clock time UTC, offset from the run start, text) per timeline entry."""
+    if not analysis.timeline:
+        return []
+    start = analysis.started if analysis.started is not None else analysis.timeline[0].t
+    return [
+        (
+            datetime.fromtimestamp(entry.t, tz=UTC).strftime("%H:%M:%S.%f")[:-3],
+            f"+{entry.t - start:.1f} s",
+            entry.text,
+        )
+        for entry in analysis.timeline
+    ]
+
+
+def _timeline(analysis: RunAnalysis) -> list[str]:
+    rows = timeline_rows(analysis)
+    if not rows:
+        return []
+    lines = ["## Timeline", "", "| time (UTC) | offset | event |", "|---|---|---|"]
+    lines += [f"| {clock} | {offset} | {_cell(text)} |" for clock, offset, text in rows]
+    return [*lines, ""]
+
+
+def run_facts(analysis: RunAnalysis) -> list[tuple[str, str]]:
+    """Key facts of the run as (label, value) pairs."""
+    plan = analysis.plan
+    duration = ""
+    if analysis.started is not None and analysis.ended is not None:
+        seconds = max(0.0, analysis.ended - analysis.started)
+        duration = format_duration(seconds) if seconds > 0 else "0s"
+    rows = [
+        ("run", plan.run_id),
+        ("environment", plan.environment),
+        ("status", f"{analysis.status} (exit code {analysis.exit_code})"),
+        ("started", iso(analysis.started) or "?"),
+        ("ended", iso(analysis.ended) or "?"),
+        ("duration", duration or "?"),
+        (
+            "SLOs",
+            ", ".join(
+                f"{s.name} {round(s.objective * 100, 6):g}% over {format_duration(s.window_seconds)}"
+                for s in plan.slos
+            ),
+        ),
+    ]
+    return rows
+
+
+def _run_table(analysis: RunAnalysis) -> list[str]:
+    rows = run_facts(analysis)
+    return ["| | |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in rows), ""]
+
+
+def render_markdown(analysis: RunAnalysis) -> str:
+    plan = analysis.plan
+    outcome, code = headline(analysis)
+    lines = [f"# Gameday `{plan.gameday}`: {plan.service}", "", f"**{outcome}** {code}", ""]
+    lines += _run_table(analysis)
+    if analysis.abort:
+        detail = analysis.abort.get("detail")
+        lines += [
+            f"> **Aborted:** {analysis.abort.get('reason', 'unknown reason')}"
+            + (f" ({detail})" if detail else ""),
+            "",
+        ]
+    lines += [
+        (
+            "Budget figures are fractions of each SLO's error budget over its window; "
+            '"attributed" subtracts what the baseline burn rate would have spent anyway. '
+            "The 95% CI is that of the attributed figure."
+        ),
+        "",
+    ]
+    for scenario in analysis.scenarios:
+        lines += _scenario(scenario)
+    lines += _timeline(analysis)
+    if analysis.journals:
+        lines += ["## Chaos Toolkit journals", ""]
+        lines += [f"- `journals/{name}`" for name in analysis.journals] + [""]
+    if analysis.warnings:
+        lines += ["## Warnings while reading the run record", ""]
+        lines += [f"- {warning}" for warning in analysis.warnings] + [""]
+    return "\n".join(lines)

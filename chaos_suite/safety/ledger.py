@@ -1,0 +1,106 @@
+"""The fault ledger: before a fault is injected, an entry saying what, where and how to revert it
+is written durably (write + fsync of file and folder) to the run directory and to the state
+directory. A successful revert clears it; `chaos-suite recover` replays whatever is still pending
+after a crash. One file per entry, so concurrent writers never corrupt each other."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    t: float
+    run_id: str
+    scenario: str | None
+    fault: str
+    target: str  # a key that names the attacked target (admin URL, namespace, ...)
+    revert: dict[str, Any]  # {"kind": "python", "module", "func", "arguments"} or "ctk-activity"
+    detail: dict[str, Any]
+    dirs: tuple[str, ...] = ()  # every ledger folder holding this entry
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["dirs"] = list(self.dirs)
+        return data
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> LedgerEntry:
+        return LedgerEntry(id=str(data["id"]), t=float(data["t"]), run_id=str(data["run_id"]),
+                           scenario=data.get("scenario"), fault=str(data["fault"]),
+                           target=str(data.get("target", "")), revert=dict(data["revert"]),
+                           detail=dict(data.get("detail") or {}),
+                           dirs=tuple(str(d) for d in data.get("dirs") or ()))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, default=str))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def new_entry(*, run_id: str, scenario: str | None, fault: str, target: str,
+              revert: dict[str, Any], detail: dict[str, Any] | None = None) -> LedgerEntry:
+    return LedgerEntry(id=f"{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}", t=time.time(),
+                       run_id=run_id, scenario=scenario, fault=fault, target=target,
+                       revert=revert, detail=detail or {})
+
+
+def record(entry: LedgerEntry, dirs: list[Path]) -> None:
+    """Write the entry to every ledger dir (run dir + state dir) before the fault goes in."""
+    data = entry.to_json()
+    data["dirs"] = [str(d) for d in dirs]
+    for folder in dirs:
+        _write_durably(folder / f"{entry.id}.json", data)
+
+
+def pending(folder: Path) -> list[LedgerEntry]:
+    out: list[LedgerEntry] = []
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.json")):
+        try:
+            out.append(LedgerEntry.from_json(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError):
+            continue  # half-written entries cannot exist (atomic rename); skip foreign files
+    return out
+
+
+def clear(entry_id: str, dirs: list[Path], how: str) -> None:
+    """Remove the entry from the state dir; in the run dir keep it, marked cleared (evidence)."""
+    for folder in dirs:
+        path = folder / f"{entry_id}.json"
+        if not path.exists():
+            continue
+        if (folder / ".run").exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data["cleared"] = {"t": time.time(), "how": how}
+            _write_durably(folder / "cleared" / f"{entry_id}.json", data)
+        path.unlink(missing_ok=True)
+        _fsync_dir(folder)
+
+
+def mark_run_ledger(folder: Path) -> None:
+    """The run directory's ledger keeps cleared entries (under cleared/) as evidence."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".run").touch()

@@ -1,0 +1,132 @@
+"""`chaos-suite recover`: stop what killed runs left running, then replay pending reverts.
+
+Every run also calls `pending_for_target` first and refuses to start while a revert is pending
+on its target (unless --recover)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from chaos_suite.safety import ledger
+from chaos_suite.safety.runs import is_chaos_suite_process, pid_alive, registered_runs
+from chaos_suite.safety.state import ledger_dir, state_root
+
+
+def _live_run_ids(root: Path) -> set[str]:
+    return {str(data.get("run_id")) for _, data in registered_runs(root)
+            if pid_alive(int(data.get("pid", 0))) and is_chaos_suite_process(int(data["pid"]))
+            and int(data["pid"]) != os.getpid()}
+
+
+def _kill_group(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
+
+
+def stop_leftovers(root: Path) -> list[str]:
+    """Processes of runs whose runner is gone: Locust process groups and managed targets."""
+    actions: list[str] = []
+    for path, data in registered_runs(root):
+        pid = int(data.get("pid", 0))
+        run_id = data.get("run_id")
+        if pid != os.getpid() and pid_alive(pid) and is_chaos_suite_process(pid):
+            actions.append(f"run {run_id} is still active (pid {pid}); left alone")
+            continue
+        pgid = data.get("locust_pgid")
+        if pgid and _kill_group(int(pgid)):
+            actions.append(f"run {run_id}: stopped its Locust processes (pgid {pgid})")
+        target_dir = data.get("managed_target_dir")
+        if target_dir:
+            from chaos_suite.targets.local import stop_target
+
+            if stop_target(Path(target_dir)):
+                actions.append(f"run {run_id}: stopped its managed target ({target_dir})")
+        path.unlink(missing_ok=True)
+    return actions
+
+
+def revert(entry: ledger.LedgerEntry) -> None:
+    spec = entry.revert
+    if spec.get("kind") == "python":
+        module = importlib.import_module(str(spec["module"]))
+        func = getattr(module, str(spec["func"]))
+        func(**dict(spec.get("arguments") or {}))
+        return
+    if spec.get("kind") == "ctk-activity":
+        from chaoslib.activity import run_activity
+        from chaoslib.configuration import load_configuration
+
+        configuration = load_configuration(dict(spec.get("configuration") or {}))
+        run_activity(dict(spec["activity"]), configuration, {})
+        return
+    raise ValueError(f"unknown revert kind {spec.get('kind')!r}")
+
+
+def _target_gone(entry: ledger.LedgerEntry) -> bool:
+    # a managed target lives and dies with its run: once stopped, its faults are gone with it
+    return entry.target.startswith("local-managed:")
+
+
+def revert_pending(root: Path, only_run: str | None = None, skip_live: bool = True
+                   ) -> list[str]:
+    actions: list[str] = []
+    live = _live_run_ids(root) if skip_live else set()
+    for entry in ledger.pending(ledger_dir(root)):
+        if only_run is not None and entry.run_id != only_run:
+            continue
+        if entry.run_id in live:
+            actions.append(f"{entry.fault} of run {entry.run_id}: run still active; left alone")
+            continue
+        dirs = [Path(d) for d in entry.dirs] or [ledger_dir(root)]
+        if _target_gone(entry):
+            ledger.clear(entry.id, dirs, how="managed target stopped")
+            actions.append(f"{entry.fault} of run {entry.run_id}: its managed target is stopped")
+            continue
+        try:
+            revert(entry)
+        except Exception as exc:  # noqa: BLE001 - report and keep the entry pending
+            actions.append(f"{entry.fault} of run {entry.run_id} on {entry.target}: "
+                           f"revert FAILED ({type(exc).__name__}: {exc}); still pending")
+            continue
+        ledger.clear(entry.id, dirs, how="recover")
+        actions.append(f"reverted {entry.fault} of run {entry.run_id} on {entry.target} "
+                       f"({_describe(entry.revert)})")
+    return actions
+
+
+def _describe(spec: dict[str, Any]) -> str:
+    if spec.get("kind") == "python":
+        return f"{spec.get('module')}.{spec.get('func')}"
+    activity = spec.get("activity") or {}
+    return f"rollback '{activity.get('name')}'"
+
+
+def recover_all(state_dir: Path | None = None) -> list[str]:
+    root = state_dir or state_root()
+    return stop_leftovers(root) + revert_pending(root)
+
+
+def pending_for_target(target_key: str, root: Path | None = None) -> list[ledger.LedgerEntry]:
+    base = root or state_root()
+    live = _live_run_ids(base)
+    return [e for e in ledger.pending(ledger_dir(base))
+            if e.target == target_key and e.run_id not in live]

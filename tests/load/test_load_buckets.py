@@ -1,0 +1,147 @@
+"""BucketCounter: classification, per-second emission, flushing, percentiles. Pure, no Locust."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chaos_suite.load.buckets import HIST_BOUNDS_MS, BucketCounter, percentile
+from chaos_suite.load.config import SliSpec
+
+AVAIL = SliSpec("availability", "availability")
+LAT = SliSpec("latency", "latency", threshold_ms=250)
+T0 = 1_700_000_000.0
+
+
+def _counter(*slis: SliSpec) -> BucketCounter:
+    c = BucketCounter(slis or (AVAIL, LAT))
+    c.start(T0)
+    return c
+
+
+def test_classification_of_statuses_and_errors() -> None:
+    c = _counter()
+    cases = [  # (status, exception?, response ms)
+        (200, False, 10), (201, False, 300),  # good; the second is too slow for latency
+        (404, True, 10), (429, True, 10),     # 4xx: the server answered correctly
+        (500, True, 10), (503, True, 10),     # 5xx: bad
+        (None, True, 5), (0, True, 5),        # connection refused / reset: no status, bad
+        (200, True, 10),                      # a locustfile's own failure on a 2xx: good
+    ]
+    for status, failed, ms in cases:
+        c.record(T0 + 0.5, "/x", ms, status, failed)
+    (sample,) = c.flush(T0 + 0.9)
+    n = len(cases)
+    bad = 4
+    assert sample["requests"] == n
+    assert sample["slis"]["availability"] == {"good": n - bad, "total": n}
+    # latency counts only valid (not bad) requests; the 300 ms one is not good
+    assert sample["slis"]["latency"] == {"good": n - bad - 1, "total": n - bad}
+
+
+def test_match_restricts_an_sli_to_request_names() -> None:
+    only_checkout = SliSpec("checkout", "availability", match=r"checkout")
+    c = _counter(AVAIL, only_checkout)
+    c.record(T0, "POST /api/checkout", 3, 503, True)
+    c.record(T0, "GET /api/cart", 3, 503, True)
+    c.record(T0, "GET /api/products", 3, 200, False)
+    (sample,) = c.flush(T0)
+    assert sample["slis"]["availability"] == {"good": 1, "total": 3}
+    assert sample["slis"]["checkout"] == {"good": 0, "total": 1}
+
+
+def test_seconds_are_emitted_once_in_order_after_grace_without_gaps() -> None:
+    c = _counter()
+    c.record(T0 + 0.1, "/a", 1, 200, False)
+    c.record(T0 + 2.5, "/a", 1, 200, False)
+    assert c.pop_ready(T0 + 1.0) == []           # second T0 just ended: not due yet
+    first = c.pop_ready(T0 + 1.06)               # due from its end + 0.05 s
+    assert [s["t"] for s in first] == [int(T0)]
+    later = c.pop_ready(T0 + 2.9)
+    # T0+1 had no request but the test ran: emitted with zeros; T0+2 is still open
+    assert [(s["t"], s["requests"]) for s in later] == [(int(T0) + 1, 0)]
+    assert later[0]["slis"]["availability"] == {"good": 0, "total": 0}
+    assert later[0]["latency_ms"]["p50"] is None
+    assert c.pop_ready(T0 + 2.9) == []           # never twice
+    rest = c.stop(T0 + 3.5)
+    assert [(s["t"], s["requests"]) for s in rest] == [(int(T0) + 2, 1), (int(T0) + 3, 0)]
+
+
+def test_after_stop_no_empty_trailing_seconds() -> None:
+    c = _counter()
+    c.record(T0, "/a", 1, 200, False)
+    c.stop(T0 + 0.5)
+    assert c.pop_ready(T0 + 10) == []
+    assert c.flush(T0 + 10) == []
+    c.record(T0 + 11, "/a", 1, 200, False)   # e.g. a user's on_stop request
+    assert [s["t"] for s in c.flush(T0 + 12)] == [int(T0) + 11]
+    assert c.summary()["requests"] == 2
+
+
+def test_clock_stepping_back_never_reopens_an_emitted_second() -> None:
+    c = _counter()
+    c.record(T0 + 0.2, "/a", 1, 200, False)
+    c.pop_ready(T0 + 1.1)
+    c.record(T0 + 0.9, "/a", 1, 200, False)  # wall clock went back
+    emitted = c.flush(T0 + 1.5)
+    assert [s["t"] for s in emitted] == [int(T0) + 1]
+    assert c.summary()["slis"]["availability"] == {"good": 2, "total": 2}
+
+
+@given(events=st.lists(st.tuples(st.floats(0, 20), st.sampled_from([200, 404, 503, 0]),
+                                 st.floats(0, 2000)), max_size=200),
+       polls=st.lists(st.floats(0, 25), max_size=10))
+def test_totals_equal_events_whatever_the_poll_times(
+    events: list[tuple[float, int, float]], polls: list[float]
+) -> None:
+    c = _counter()
+    seen: list[dict[str, object]] = []
+    events.sort()
+    polls.sort()
+    for offset, status, ms in events:
+        while polls and polls[0] <= offset:
+            seen += c.pop_ready(T0 + polls.pop(0))
+        c.record(T0 + offset, "/x", ms, status, status != 200)
+    seen += c.stop(T0 + 21)
+    ts = [s["t"] for s in seen]
+    assert ts == list(range(int(T0), int(T0) + len(ts)))  # contiguous, each once
+    assert sum(s["requests"] for s in seen) == len(events)  # type: ignore[misc]
+    good = sum(1 for _, status, _ in events if 0 < status < 500)
+    assert c.summary()["slis"]["availability"] == {"good": good, "total": len(events)}
+
+
+def test_percentiles_track_exact_values_within_bucket_resolution() -> None:
+    rng = random.Random(7)
+    values = [rng.lognormvariate(3, 1) for _ in range(5000)]
+    c = _counter()
+    for v in values:
+        c.record(T0, "/x", v, 200, False)
+    (sample,) = c.flush(T0)
+    ordered = sorted(values)
+    bounds = (0.0, *HIST_BOUNDS_MS, float("inf"))
+    for q in (50, 95, 99):
+        exact = ordered[int(q / 100 * len(ordered)) - 1]
+        est = sample["latency_ms"][f"p{q}"]
+        # same histogram bucket (or its edge) as the exact value
+        i = next(i for i in range(1, len(bounds)) if exact <= bounds[i])
+        assert bounds[i - 1] <= est <= min(bounds[i], max(values)) + 1e-6
+    assert sample["latency_ms"]["max"] == round(max(values), 3)
+    assert sum(sample["latency_hist_ms"].values()) == len(values)
+
+
+def test_percentile_edge_cases() -> None:
+    assert percentile((10, 20), (0, 0, 0), 0.5, 0) is None
+    # everything in the overflow bucket: bounded by the observed max
+    assert percentile((10, 20), (0, 0, 4), 0.99, 55.0) <= 55.0  # type: ignore[operator]
+    assert percentile((10, 20), (0, 0, 4), 0.01, 55.0) >= 20.0  # type: ignore[operator]
+
+
+def test_many_distinct_names_do_not_grow_the_cache_without_bound() -> None:
+    c = _counter(AVAIL, SliSpec("ids", "availability", match=r"/order/\d+"))
+    for i in range(12_000):
+        c.record(T0, f"/order/{i}", 1, 200, False)
+    (sample,) = c.flush(T0)
+    assert sample["slis"]["ids"] == {"good": 12_000, "total": 12_000}
+    assert len(c._plans) <= 10_000
