@@ -25,10 +25,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from chaos_suite.load.buckets import BucketCounter
+from chaos_suite.load.config import SliSpec
 from chaos_suite.load.runner import LoadProcess
 
 SATURATING = """
@@ -95,6 +98,19 @@ def _run_once(locustfile: Path, url: str, users: int, seconds: float, plugin: bo
             "rps": requests / elapsed, "cpu_us_per_request": cpu_us, "counted_by_plugin": counted}
 
 
+def hot_path_us(n: int = 200_000) -> float:
+    """Microseconds per request the plugin adds, measured in-process on the counting path
+    (what the plugin's request listener does), with two SLIs as in a typical plan."""
+    counter = BucketCounter([SliSpec("availability", "availability"),
+                             SliSpec("latency", "latency", threshold_ms=250)])
+    now = time.time()
+    counter.start(now)
+    t0 = time.perf_counter()
+    for i in range(n):
+        counter.record(now, "GET /api/products", 1.0 + (i & 63), 200 if i & 15 else 503, False)
+    return 1e6 * (time.perf_counter() - t0) / n
+
+
 def _bench(args: argparse.Namespace, url: str, locustfile: Path) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     for rnd in range(args.rounds):
@@ -111,7 +127,7 @@ def _bench(args: argparse.Namespace, url: str, locustfile: Path) -> dict[str, An
                       flush=True)
 
     def mean(key: str, plugin: bool) -> float:
-        return statistics.mean(r[key] for r in runs if r["plugin"] is plugin)
+        return statistics.mean(float(r[key]) for r in runs if r["plugin"] is plugin)
 
     return {
         "url": url, "users": args.users, "seconds": args.seconds, "runs": runs,
@@ -122,6 +138,7 @@ def _bench(args: argparse.Namespace, url: str, locustfile: Path) -> dict[str, An
         # requests one CPU second of the Locust process buys, with / without: the capacity
         # ratio, far less sensitive than req/s to other processes sharing the cores
         "cpu_ratio": mean("cpu_us_per_request", False) / mean("cpu_us_per_request", True),
+        "hot_path_us": hot_path_us(),
     }
 
 
@@ -161,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CPU per request:     {result['cpu_us_with_plugin']:.1f} us with, "
               f"{result['cpu_us_without_plugin']:.1f} us without")
         print(f"capacity ratio:      {result['cpu_ratio']:.3f} (requests per CPU second)")
+        base = result["cpu_us_without_plugin"]
+        print(f"plugin hot path:     {result['hot_path_us']:.2f} us/request in-process, i.e. "
+              f"ratio ~{base / (base + result['hot_path_us']):.3f} at {base:.0f} us/request")
     if args.min_ratio is not None and result["ratio"] < args.min_ratio:
         return 1
     return 0

@@ -73,8 +73,7 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> dict[str, Any]:
                 "experiment": str(scenario.experiment_path),
                 "title": scenario.experiment.get("title"),
                 "cooldown_seconds": spec.cooldown if spec.cooldown is not None else plan.cooldown,
-                "abort": (spec.abort or plan.abort).model_dump(mode="json")
-                if (spec.abort or plan.abort) else None,
+                "abort": _rule(spec.abort or plan.abort),
                 "expectations": {
                     name: {
                         "min_budget_consumed": exp.min_budget_consumed,
@@ -88,6 +87,10 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> dict[str, Any]:
             for spec, scenario in zip(plan.scenarios, resolved.scenarios, strict=True)
         ],
     }
+
+
+def _rule(rule: Any) -> dict[str, Any] | None:
+    return rule.model_dump(mode="json") if rule is not None else None
 
 
 def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str, Any]:

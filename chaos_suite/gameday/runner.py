@@ -90,6 +90,8 @@ class _Run:
         mark_run_ledger(self.ledger_dirs[0])
         self.registration = RunRegistration(run_id, run_dir)
         self.target_key = ""
+        self.load: Any = None
+        self.infra_error: str | None = None
         self.status = "completed"
         self.exit_code = 0
         self.reason: str | None = None
@@ -106,7 +108,7 @@ class _Run:
         try:
             with self._operator_signals():
                 target = self._start_target()
-                load = self._start_load(target.url)
+                load = self.load = self._start_load(target.url)
                 self._wait_for_traffic()
                 self._baseline()
                 for index, scenario in enumerate(self.resolved.scenarios):
@@ -141,7 +143,8 @@ class _Run:
         self.target_key = target.key
         if target.managed_dir is not None:
             self.registration.update(managed_target_dir=str(target.managed_dir))
-        self.record.event("target_ready", url=target.url, admin_url=target.admin_url)
+        self.record.event("target_ready", url=target.url, admin_url=target.admin_url,
+                          pids=target.pids)
         self.out.step(f"target ready at {target.url}")
         return target
 
@@ -177,6 +180,9 @@ class _Run:
         next_status = time.monotonic() + 5
         while (now := time.monotonic()) < end:
             time.sleep(min(0.2, end - now))
+            problem = self._health()
+            if problem:
+                raise InfrastructureError(problem)
             if time.monotonic() >= next_status:
                 self.out.live(label, self.store, self.resolved.used_slos)
                 next_status += 5
@@ -220,6 +226,8 @@ class _Run:
                           steady_state_met_before=result.steady_state_met_before,
                           steady_state_met_after=result.steady_state_met_after)
         self.out.scenario_result(scenario.name, result)
+        if self.infra_error is not None:
+            raise InfrastructureError(self.infra_error)
         if result.status == "aborted":
             raise AbortedError(self._abort_reason() or "experiment interrupted")
         cooldown = spec.cooldown if spec.cooldown is not None else self.plan.cooldown
@@ -233,14 +241,16 @@ class _Run:
 
         rule_model = spec.abort or self.plan.abort
         if rule_model is None:
-            return None
-        rule = Rule(burn_rate=rule_model.burn_rate, long_window_s=rule_model.long_window,
-                    short_window_s=rule_model.effective_short_window,
-                    max_budget_consumed=rule_model.max_budget_consumed)
+            rule = Rule(burn_rate=None, long_window_s=1, short_window_s=1,
+                        max_budget_consumed=None)  # no abort rule: watch health only
+        else:
+            rule = Rule(burn_rate=rule_model.burn_rate, long_window_s=rule_model.long_window,
+                        short_window_s=rule_model.effective_short_window,
+                        max_budget_consumed=rule_model.max_budget_consumed)
         refs = [SLORef(s.name, s.slo.objective, s.slo.window_seconds) for s in slos]
         since = self.store.first_second() or int(time.time())
         guard = Safeguard(self.store, refs, rule, since, self._trip,
-                          interval_s=self.plan.safeguard_interval)
+                          interval_s=self.plan.safeguard_interval, health=self._health)
         guard.start()
         return guard
 
@@ -250,23 +260,39 @@ class _Run:
         play the rollbacks."""
         import os
 
-        reason = (f"safeguard: {detail['slo']} {detail['rule']} "
+        if detail["rule"] == "infrastructure":
+            self.infra_error = str(detail["problem"])
+            reason = f"infrastructure: {detail['problem']}"
+        else:
+            reason = self._trip_reason(detail)
+        if self.abort_file.exists():
+            return
+        self.abort_file.write_text(reason, encoding="utf-8")
+        self.record.event("abort", reason="safeguard" if self.infra_error is None else
+                          "infrastructure", detail=detail, message=reason)
+        self.out.error(reason)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    def _health(self) -> str | None:
+        if self.load is not None and not self.load.running:
+            return "the load process (Locust) died"
+        return None
+
+    @staticmethod
+    def _trip_reason(detail: dict[str, Any]) -> str:
+        return (f"safeguard: {detail['slo']} {detail['rule']} "
                   + (f"(burn rate {detail['burn_rate_long']:.1f}/{detail['burn_rate_short']:.1f}"
                      f" > {detail['threshold']:g})" if detail["rule"] == "burn-rate" else
                      f"(consumed {detail['budget_consumed'] * 100:.4g}% > cap "
                      f"{detail['cap'] * 100:.4g}%)"))
-        if self.abort_file.exists():
-            return
-        self.abort_file.write_text(reason, encoding="utf-8")
-        self.record.event("abort", reason="safeguard", detail=detail, message=reason)
-        self.out.error(reason)
-        os.kill(os.getpid(), signal.SIGUSR1)
 
     @contextmanager
     def _usr1_outside_chaoslib(self) -> Iterator[None]:
         # chaoslib handles SIGUSR1 only while run_experiment runs; a trip that lands just
         # outside must abort the run, not kill the process (SIGUSR1's default action)
         def handler(signum: int, frame: FrameType | None) -> None:
+            if self.infra_error is not None:
+                raise InfrastructureError(self.infra_error)
             raise AbortedError(self._abort_reason() or "safeguard")
 
         previous = signal.signal(signal.SIGUSR1, handler)

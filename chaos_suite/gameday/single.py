@@ -25,7 +25,7 @@ def plan_for_single_experiment(*, experiment: Path, slo_file: Path, slo_names: l
     # would exhaust it fails the run (say what you expect to get a sharper verdict)
     expectation = {"max_budget_consumed": max_budget if max_budget is not None else 1.0}
     service = specs[0].service if specs else "service"
-    data = {
+    data: dict[str, object] = {
         "name": experiment.stem.replace(" ", "-") or "run",
         "service": service,
         "environment": env,

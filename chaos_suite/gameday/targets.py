@@ -21,6 +21,7 @@ class RunTarget:
     client: Any
     key: str = ""  # names the target in the fault ledger
     managed_dir: Path | None = None
+    pids: list[int] | None = None  # the target's own processes (local targets)
 
 
 def target_key_before_start(resolved: ResolvedPlan) -> str:
@@ -84,7 +85,8 @@ def _local(target: LocalTarget, run_id: str) -> RunTarget:
             stop_target(state)
 
         return RunTarget(info.url, info.admin_url, stop, LocalTargetClient(info.admin_url),
-                         key=f"local-managed:{run_id}", managed_dir=state)
+                         key=f"local-managed:{run_id}", managed_dir=state,
+                         pids=[info.supervisor_pid, *info.replica_pids])
     standing = read_target_info(default_state_dir())
     if standing is None:
         raise PreflightError("no standing local target: start one with `chaos-suite target up "

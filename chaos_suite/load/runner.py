@@ -10,6 +10,7 @@ if the runner dies, so no Locust outlives a killed run.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -220,10 +221,8 @@ class LoadProcess:
         assert self._proc is not None
         if self._proc.returncode is not None:
             return  # reaped: the pgid may belong to someone else by now
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -148,10 +149,8 @@ async def _main_async(port: int, error_every: int, slow_ms: float) -> None:
     parent = os.getppid()
     # Poll the parent so a killed benchmark never leaves the stub behind.
     while not stop.is_set() and os.getppid() == parent:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.5)
-        except TimeoutError:
-            pass
     await runner.cleanup()
 
 

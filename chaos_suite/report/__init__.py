@@ -6,6 +6,9 @@ can be re-rendered at any time: ``render_run(run_dir)``.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -81,10 +84,21 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _server_side(run_dir: Path, analysis: Any) -> list[dict[str, Any]]:
+    """Client vs server comparison when the run saved the local target's counters."""
+    from chaos_suite.report.truth import compare, load_server_rows
+
+    rows = load_server_rows(run_dir)
+    if rows is None:
+        return []
+    return compare(json.loads(_renderer("json")(analysis)), rows)
+
+
 def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) -> dict[str, Path]:
     """Analyse ``run_dir`` and write the requested reports into it; returns format -> path.
 
-    Raises InputError for an unknown format or an unusable run directory (see load_run).
+    Raises InputError for an unknown format, an unusable run directory (see load_run) or a
+    run directory the reports cannot be written into.
     """
     wanted: list[str] = []
     for fmt in formats:
@@ -96,9 +110,22 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
             wanted.append(name)
     run_dir = Path(run_dir)
     analysis = analyze_run(load_run(run_dir))
+    server = _server_side(run_dir, analysis)
     written: dict[str, Path] = {}
     for name in wanted:
         path = run_dir / FORMATS[name]
-        _write_atomically(path, _renderer(name)(analysis))
+        text = _renderer(name)(analysis)
+        if server and name == "json":
+            data = json.loads(text)
+            data["server_side"] = server
+            text = json.dumps(data, indent=2) + "\n"
+        elif server and name == "md":
+            from chaos_suite.report.truth import markdown_section
+
+            text = text.rstrip("\n") + "\n" + markdown_section(server)
+        try:
+            _write_atomically(path, text)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
         written[name] = path
     return written

@@ -5,8 +5,8 @@ Windows (all ``[start, end)`` in epoch seconds; samples are assigned by the over
 
 - baseline: the baseline phase tagged with the scenario, else the last baseline phase that
   started before the scenario, else the first baseline phase;
-- fault: first ``fault_injected`` to last ``fault_cleared`` of the scenario; if a fault was
-  never cleared, up to the scenario's end; without fault events, the scenario phase itself;
+- fault: first ``fault_injected`` to the ``fault_cleared`` that left no fault active (a clear
+  with nothing active is ignored); if a fault was never cleared, up to the scenario's end; without fault events, the scenario phase itself;
 - measurement: scenario start to the end of its cool-down (the cool-down tagged with the
   scenario, else the first one starting after the scenario and before the next scenario),
   or to the scenario's end when there is none.
@@ -124,12 +124,19 @@ def _fault_window(
     injected = [e for e in mine if e.type == "fault_injected"]
     if not injected:
         return None, []
-    cleared = [e for e in mine if e.type == "fault_cleared" and e.t >= injected[0].t]
-    # Counted, not matched by name: a revert may describe its fault differently. More
-    # injections than clearances means a fault was still active when the scenario ended.
-    still_active = len(injected) > len(cleared)
-    last_cleared = max((e.t for e in cleared), default=injected[-1].t)
-    end = max(last_cleared, scenario.end) if still_active else max(last_cleared, injected[-1].t)
+    # A clear ends every fault active at that moment (reverts such as clear_faults are
+    # global and idempotent); a clear while nothing is active (a rollback repeating the
+    # method's own clear) does not stretch the window.
+    active = 0
+    end: float | None = None
+    for e in sorted(mine, key=lambda ev: ev.t):
+        if e.type == "fault_injected":
+            active += 1
+        elif active > 0:
+            active = 0
+            end = e.t
+    if active > 0 or end is None:
+        end = max(scenario.end, injected[-1].t)  # still active when the scenario ended
     faults = [
         {"t": e.t, "event": e.type, "fault": e.data.get("fault"), "detail": e.data.get("detail")}
         for e in mine

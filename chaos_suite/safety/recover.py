@@ -5,6 +5,7 @@ on its target (unless --recover)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -35,10 +36,8 @@ def _kill_group(pgid: int) -> bool:
         except ProcessLookupError:
             return True
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True
 
 
@@ -97,7 +96,7 @@ def revert_pending(root: Path, only_run: str | None = None, skip_live: bool = Tr
             actions.append(f"{entry.fault} of run {entry.run_id}: run still active; left alone")
             continue
         dirs = [Path(d) for d in entry.dirs] or [ledger_dir(root)]
-        if _target_gone(entry):
+        if skip_live and _target_gone(entry):
             ledger.clear(entry.id, dirs, how="managed target stopped")
             actions.append(f"{entry.fault} of run {entry.run_id}: its managed target is stopped")
             continue

@@ -81,8 +81,10 @@ class Safeguard:
     """Evaluates every `interval_s` on a daemon thread; calls `on_trip(detail)` at most once."""
 
     def __init__(self, store: Counts, slos: list[SLORef], rule: Rule, since_second: int,
-                 on_trip: Callable[[dict[str, Any]], None], interval_s: float = 1.0) -> None:
+                 on_trip: Callable[[dict[str, Any]], None], interval_s: float = 1.0,
+                 health: Callable[[], str | None] | None = None) -> None:
         self._args = (store, slos, rule, since_second)
+        self._health = health
         self._on_trip = on_trip
         self._interval = interval_s
         self._stop = threading.Event()
@@ -100,7 +102,10 @@ class Safeguard:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
-            detail = evaluate(*self._args)
+            problem = self._health() if self._health is not None else None
+            detail: dict[str, Any] | None = (
+                {"rule": "infrastructure", "slo": None, "problem": problem}
+                if problem else evaluate(*self._args))
             if detail is not None:
                 detail["tripped_at"] = time.time()
                 self.tripped = detail

@@ -99,7 +99,7 @@ def test_unusable_setups_fail_at_start(
 
 
 def test_bad_config_is_rejected_before_anything_is_spawned(locustfile: Path) -> None:
-    with pytest.raises(ValidationError, match="shape.users"):
+    with pytest.raises(ValidationError, match=r"shape\.users"):
         LoadProcess({"locustfile": str(locustfile), "shape": {"kind": "steady"}}, lambda s: None)
 
 

@@ -114,7 +114,10 @@ def test_report_json_never_holds_nan_or_infinity(rendered: dict[str, Path]) -> N
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} in report.json")
 
-    json.loads(rendered["json"].read_text(encoding="utf-8"), parse_constant=refuse)
+    report = json.loads(rendered["json"].read_text(encoding="utf-8"), parse_constant=refuse)
+    observed = report["scenarios"][0]["slos"][0]["observed"]
+    assert observed["peak_burn_rate"] > 0
+    assert report["scenarios"][1]["slos"][0]["observed"]["budget_consumed"] is None
 
 
 def test_junit_has_a_case_per_scenario_and_slo_with_failures_and_skips(
@@ -198,3 +201,11 @@ def test_rendering_in_a_fresh_process_imports_no_load_or_chaos_libraries(tmp_pat
     )
     assert done.stdout.strip() == ""
     assert json.loads((run_dir / "report.json").read_text(encoding="utf-8"))["run"]["exit_code"] == 0
+
+
+def test_an_unwritable_run_directory_is_an_input_error(tmp_path: Path) -> None:
+    run_dir = standard_run().write(tmp_path)
+    (run_dir / "report.json").mkdir()  # a directory where the file should go
+    with pytest.raises(InputError, match=r"report\.json: cannot write the report"):
+        render_run(run_dir, ["json"])
+    assert [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")] == []

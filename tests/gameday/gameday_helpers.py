@@ -1,0 +1,127 @@
+"""Helpers for end-to-end gameday tests: write plans and experiments, run the CLI, read the
+run record, check that no process of a run survived."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SLOS = ROOT / "gamedays" / "slos" / "checkout.yaml"
+LOCUSTFILE = ROOT / "loadtests" / "checkout.py"
+
+
+def action(name: str, func: str, pause_after: float = 0, **arguments: Any) -> dict[str, Any]:
+    activity: dict[str, Any] = {
+        "type": "action", "name": name,
+        "provider": {"type": "python", "module": "chaos_suite.faults.local", "func": func,
+                     "arguments": arguments},
+    }
+    if pause_after:
+        activity["pauses"] = {"after": pause_after}
+    return activity
+
+
+def experiment(title: str, method: list[dict[str, Any]],
+               rollbacks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"title": title, "description": title, "method": method,
+            "rollbacks": rollbacks or []}
+
+
+def write_plan(folder: Path, scenarios: list[dict[str, Any]], *, replicas: int = 2,
+               baseline: str = "5s", cooldown: str = "3s", users: int = 10,
+               abort: dict[str, Any] | None = None, tier: str = "local",
+               managed: bool = True) -> Path:
+    """scenarios: [{"name", "experiment": dict, "expect": {...}}]"""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {"kind": "Environment", "name": "test", "tier": tier,
+           "target": {"type": "local", "replicas": replicas, "restart_delay": "2s",
+                      "managed": managed}}
+    (folder / "environments").mkdir(exist_ok=True)
+    (folder / "environments" / "test.yaml").write_text(yaml.safe_dump(env), encoding="utf-8")
+    plan_scenarios = []
+    for scenario in scenarios:
+        path = folder / f"{scenario['name']}.json"
+        path.write_text(json.dumps(scenario["experiment"]), encoding="utf-8")
+        plan_scenarios.append({"name": scenario["name"], "experiment": path.name,
+                               "expect": scenario["expect"]})
+    plan: dict[str, Any] = {
+        "kind": "Gameday", "name": "test", "service": "checkout", "environment": "test",
+        "slos": str(SLOS), "load": {"locustfile": str(LOCUSTFILE),
+                                    "shape": {"kind": "steady", "users": users,
+                                              "spawn_rate": users}},
+        "baseline": baseline, "cooldown": cooldown, "min_events": 100,
+        "hypothesis": {"window": "2s"}, "scenarios": plan_scenarios,
+    }
+    if abort:
+        plan["abort"] = abort
+    path = folder / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "chaos_suite.cli", *args]
+
+
+def run_cli(*args: str, timeout: float = 240, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cli_command(*args), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ))
+
+
+def only_run_dir(reports: Path) -> Path:
+    dirs = [p for p in reports.iterdir() if p.is_dir()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def events(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def run_pids(run_dir: Path) -> list[int]:
+    """Every process the run started: target supervisor + replicas, the Locust process."""
+    pids: list[int] = []
+    for event in events(run_dir):
+        if event["type"] == "target_ready":
+            pids.extend(event.get("pids") or [])
+        if event["type"] == "load_started":
+            pids.append(int(event["pid"]))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def assert_no_survivors(pids: list[int], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.1)
+    assert [p for p in pids if alive(p)] == []
+
+
+def samples(run_dir: Path, slo: str) -> list[tuple[int, int, int]]:
+    out = []
+    for line in (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        data = json.loads(line)
+        counts = data["slis"].get(slo)
+        if counts:
+            out.append((int(data["t"]), int(counts["good"]), int(counts["total"])))
+    return sorted(out)
