@@ -60,6 +60,9 @@ class BudgetPolicy(StrictModel):
 
     min_remaining: Fraction = 0.25
     slos: list[str] | None = Field(default=None, description="gated SLOs (default: all)")
+    slo_file: str | None = Field(
+        default=None, description="SLO file of the gated SLOs, relative to the environment "
+        "file (default: the plan's); their source must keep history (prometheus)")
 
 
 class TimeWindow(StrictModel):

@@ -78,7 +78,8 @@ class Console:
         for kind, file in written.items():
             self._c.print(f"report ({kind}): {file}")
 
-    def print_plan(self, resolved: ResolvedPlan, duration_s: float) -> None:
+    def print_plan(self, resolved: ResolvedPlan, duration_s: float,
+                   gate_figures: list[str] | None = None) -> None:
         plan = resolved.plan
         env = resolved.environment
         self._c.print(f"[bold]dry run[/bold]: gameday {plan.name} · service {plan.service} · "
@@ -100,6 +101,9 @@ class Console:
                                  if exp.min_budget_consumed is not None else "")
                               + (f", peak burn ≤ {exp.max_peak_burn_rate:g}"
                                  if exp.max_peak_burn_rate else ""))
+        for line in gate_figures or []:
+            self._c.print(f"gate error-budget: {line}")
+        self._c.print("safety gates: passed")
         self._c.print(f"expected duration ≈ {duration_s:.0f} s · nothing was injected")
 
 

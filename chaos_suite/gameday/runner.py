@@ -47,9 +47,9 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
     from chaos_suite.safety.gates import check_gates
 
     out = console or Console()
-    check_gates(resolved, confirm=confirm)
+    figures = check_gates(resolved, confirm=confirm)
     if dry_run:
-        out.print_plan(resolved, estimate_duration_s(resolved))
+        out.print_plan(resolved, estimate_duration_s(resolved), figures)
         return Outcome(0, None, "dry-run")
     from chaos_suite.gameday.targets import target_key_before_start
     from chaos_suite.safety.recover import pending_for_target, revert_pending

@@ -1,1 +1,5 @@
-"""sources."""
+"""Where SLI counts come from (DESIGN.md §1): client-side load buckets, Prometheus, synthetic HTTP.
+
+Submodules are imported explicitly (``from chaos_suite.sources.prometheus import ...``); this
+package imports nothing itself, so importing it stays cheap and free of side effects.
+"""

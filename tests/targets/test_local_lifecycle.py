@@ -163,6 +163,14 @@ def test_busy_port_fails_with_reason_and_leaves_nothing(state_dir: Path) -> None
     assert not (state_dir / "target.json").exists()
 
 
+def test_explicit_port_of_another_target_is_refused(state_dir: Path, tmp_path: Path) -> None:
+    with managed_target(state_dir, replicas=1) as first:
+        with pytest.raises(PreflightError, match="already in use"):
+            start_target(tmp_path / "second", replicas=1, port=first.port, timeout_s=10)
+        assert target_status(state_dir) is not None
+    assert not (tmp_path / "second" / "target.json").exists()
+
+
 @pytest.mark.parametrize("kwargs", [{"replicas": 0}, {"port": 70000},
                                     {"port": 8123, "admin_port": 8123},
                                     {"restart_delay_s": -1.0}])

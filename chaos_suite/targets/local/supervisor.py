@@ -64,7 +64,7 @@ class Supervisor:
 
     # ---- replica lifecycle --------------------------------------------------------------------
 
-    def _spawn(self, rep: ReplicaProcess) -> None:
+    def spawn(self, rep: ReplicaProcess) -> None:
         cmd = [sys.executable, "-P", "-m", "chaos_suite.targets.local.replica",
                "--state-file", str(self.state.path), "--index", str(rep.index),
                "--port", str(self.port), "--host", HOST, "--parent-pid", str(self.pid)]
@@ -91,7 +91,7 @@ class Supervisor:
                 print(f"supervisor: replica {rep.index} exited ({code}); restart in "
                       f"{self.restart_delay_s:g}s", file=sys.stderr, flush=True)
             elif now >= rep.restart_at:
-                self._spawn(rep)
+                self.spawn(rep)
                 rep.restarts += 1
                 changed = True
         return changed
@@ -219,9 +219,20 @@ class Supervisor:
                 for i in range(len(self.replicas))]
 
 
+def _something_listens(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def _reserve_port(port: int) -> socket.socket:
     """Bind (without listening) with SO_REUSEPORT: picks the port when 0 and keeps anyone but our
     replicas from taking it while a replica is down. Unlistened, it never receives connections."""
+    if port and _something_listens(port):
+        # SO_REUSEPORT would let us join another target's group and silently split its traffic
+        raise OSError(f"port {port} is already in use on {HOST}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -245,7 +256,7 @@ async def run(args: argparse.Namespace) -> int:
         await site.start()
         sup.admin_port = runner.addresses[0][1]
         for rep in sup.replicas:
-            sup._spawn(rep)
+            sup.spawn(rep)
         await _supervise(sup, stop)
     finally:
         sup.stop_replicas()

@@ -1,0 +1,65 @@
+"""The shipped experiments stay plain Chaos Toolkit files: `chaos validate` accepts them and
+`chaos run` runs their actions and rollbacks against a standing local target."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from gameday_helpers import ROOT, assert_no_survivors, run_cli
+
+pytestmark = pytest.mark.slow
+
+CHAOS = str(Path(sys.executable).parent / "chaos")
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
+
+
+@pytest.fixture()
+def standing_target(isolated_state: Path) -> Iterator[dict[str, object]]:
+    up = run_cli("target", "up", "--detach", "--port", "0", "--admin-port", "0", timeout=60)
+    assert up.returncode == 0, up.stderr
+    status = json.loads(run_cli("target", "status").stdout)
+    try:
+        yield status
+    finally:
+        down = run_cli("target", "down")
+        assert down.returncode == 0
+        assert_no_survivors([int(status["supervisor_pid"]),  # type: ignore[call-overload]
+                             *[int(r["pid"]) for r in status["replicas"]]])  # type: ignore[attr-defined]
+
+
+def chaos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CHAOS, "--no-version-check", "--no-log-file", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_chaos_validate_accepts_shipped_experiments(path: Path, tmp_path: Path) -> None:
+    result = chaos("validate", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_chaos_run_injects_and_rolls_back(standing_target: dict[str, object],
+                                          tmp_path: Path) -> None:
+    admin = str(standing_target["admin_url"])
+    for name in ("local-kill-replica.yaml", "local-inject-errors.yaml"):
+        journal_path = tmp_path / f"{name}.journal.json"
+        result = chaos("run", "--journal-path", str(journal_path), str(ROOT / "experiments" / name),
+                       cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+        assert journal["status"] == "completed"
+        assert all(r["status"] == "succeeded" for r in journal["run"]), journal["run"]
+        assert journal["rollbacks"] and all(r["status"] == "succeeded" for r in journal["rollbacks"])
+    status = httpx.get(f"{admin}/admin/status", timeout=5).json()
+    assert status["fault"]["active"] is False
+    assert status["replicas_alive"] == len(status["replicas"])
+    assert any(r["restarts"] >= 1 for r in status["replicas"])  # the kill really happened
+    # the errors experiment really injected 5% (its action's output is the target's fault state)
+    errors = json.loads((tmp_path / "local-inject-errors.yaml.journal.json").read_text())
+    assert "0.05" in json.dumps(errors["run"][0]["output"])
