@@ -3,10 +3,14 @@ standing target), so tests never see each other's faults or a developer's real s
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# end-to-end helpers (plans, CLI runs, process checks) shared by gameday and safety tests
+sys.path.insert(0, str(Path(__file__).parent / "gameday"))
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,216 @@
+"""Production gates through the CLI as a user runs it: confirmation, allowed time windows and
+blast radius. Each refusal is exit 2 with one line naming the gate and the figure; a refused real
+run leaves nothing behind (no run directory, no ledger entry, no process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from gameday_helpers import ROOT, action, cli_command, experiment, write_plan
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EXPECT = {"availability": {"max_budget_consumed": "1%"}}
+
+
+def gated_plan(folder: Path, *, tier: str = "production", replicas: int = 2, kills: int = 1,
+               safety: dict[str, Any] | None = None) -> Path:
+    """A plan whose one scenario kills `kills` replicas, in an environment file we write."""
+    method = [action(f"kill-{i}", "kill_replica", index=i) for i in range(kills)]
+    method.append({"type": "probe", "name": "alive", "provider": {
+        "type": "python", "module": "chaos_suite.faults.local", "func": "replicas_alive"}})
+    plan = write_plan(folder, [{"name": "kill", "experiment": experiment("kill", method),
+                                "expect": EXPECT}], replicas=replicas, tier=tier)
+    env = {"apiVersion": "chaos-suite/v1", "kind": "Environment", "name": "checkout-prod",
+           "tier": tier, "target": {"type": "local", "replicas": replicas, "managed": True},
+           "safety": safety or {}}
+    (folder / "environments" / "test.yaml").write_text(yaml.safe_dump(env), encoding="utf-8")
+    return plan
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "CHAOS_SUITE_CONFIRM"}
+    environ.update(env or {})
+    return subprocess.run(cli_command(*args), cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=environ)
+
+
+def dry_run(plan: Path, *extra: str, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    return cli("gameday", "run", str(plan), "--dry-run", "--reports",
+               str(plan.parent / "reports"), *extra, env=env)
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], gate: str, *figures: str) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"chaos-suite: error: refused by gate '{gate}'"), lines[0]
+    for figure in figures:
+        assert figure in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def assert_passed(result: subprocess.CompletedProcess[str], plan: Path) -> None:
+    assert result.returncode == 0, result.stderr
+    assert "safety gates: passed" in result.stdout
+    assert "nothing was injected" in result.stdout
+    assert not (plan.parent / "reports").exists()
+
+
+# ---------------------------------------------------------------- confirmation
+
+
+def test_production_refused_without_confirmation(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path)
+    assert_refused(dry_run(plan), "confirmation", "--confirm production", "got none")
+
+
+def test_production_confirmed_by_flag_or_environment_variable(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path)
+    assert_passed(dry_run(plan, "--confirm", "production"), plan)
+    assert_passed(dry_run(plan, env={"CHAOS_SUITE_CONFIRM": "production"}), plan)
+
+
+def test_confirming_another_environment_is_refused(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path)
+    assert_refused(dry_run(plan, "--confirm", "staging"), "confirmation", "got staging")
+    assert_refused(dry_run(plan, env={"CHAOS_SUITE_CONFIRM": "staging"}), "confirmation",
+                   "got staging")
+
+
+def test_env_override_to_production_is_gated(tmp_path: Path) -> None:
+    # the plan itself names a local environment; --env switches it to a production file
+    plan = gated_plan(tmp_path / "plan", tier="local")
+    prod = gated_plan(tmp_path / "prod").parent / "environments" / "test.yaml"
+    assert_passed(dry_run(plan), plan)
+    assert_refused(dry_run(plan, "--env", str(prod)), "confirmation", "(production)")
+
+
+def test_staging_with_required_confirmation(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path, tier="staging", safety={"require_confirmation": True})
+    assert_refused(dry_run(plan), "confirmation", "--confirm staging")
+    assert_passed(dry_run(plan, "--confirm", "staging"), plan)
+
+
+# ---------------------------------------------------------------- time windows
+
+
+def _weekday(now: datetime, offset_days: int) -> str:
+    return DAYS[(now + timedelta(days=offset_days)).weekday()]
+
+
+def test_outside_allowed_days_is_refused(tmp_path: Path) -> None:
+    # yesterday, today and tomorrow are all excluded: true now and a few seconds later
+    now = datetime.now(UTC)
+    near = {_weekday(now, d) for d in (-1, 0, 1)}
+    days = [d for d in DAYS if d not in near]
+    plan = gated_plan(tmp_path, safety={"allowed_windows": [{"days": days, "timezone": "UTC"}]})
+    line = assert_refused(dry_run(plan, "--confirm", "production"), "time-window", "now is ")
+    assert f"{','.join(days)} 00:00-24:00 UTC" in line
+
+
+def test_inside_allowed_day_passes(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    days = [_weekday(now, d) for d in (-1, 0, 1)]
+    plan = gated_plan(tmp_path, safety={"allowed_windows": [
+        {"days": days, "start": "00:00", "end": "24:00", "timezone": "UTC"}]})
+    assert_passed(dry_run(plan, "--confirm", "production"), plan)
+
+
+@pytest.mark.parametrize(("zone", "allowed"), [("Etc/GMT-12", True), ("UTC", False)])
+def test_window_hours_are_read_in_the_window_time_zone(tmp_path: Path, zone: str,
+                                                       allowed: bool) -> None:
+    # hours around now in UTC+12, every day: inside in that zone, 12 h away from now in UTC
+    hour = datetime.now(ZoneInfo("Etc/GMT-12")).hour
+    start, end = max(hour - 1, 0), min(hour + 2, 24)
+    window = {"days": list(DAYS), "start": f"{start:02d}:00", "end": f"{end:02d}:00",
+              "timezone": zone}
+    plan = gated_plan(tmp_path, safety={"allowed_windows": [window]})
+    result = dry_run(plan, "--confirm", "production")
+    if allowed:
+        assert_passed(result, plan)
+    else:
+        assert_refused(result, "time-window", f"{start:02d}:00-{end:02d}:00 UTC")
+
+
+# ---------------------------------------------------------------- blast radius
+
+
+def test_two_kills_exceed_max_replicas(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path, kills=2, safety={"blast_radius": {"max_replicas": 1}})
+    assert_refused(dry_run(plan, "--confirm", "production"), "blast-radius",
+                   "scenario 'kill'", "takes down 2 replicas", "allows 1")
+
+
+def test_one_kill_of_two_replicas_exceeds_max_fraction(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path, replicas=2, safety={"blast_radius": {"max_fraction": "34%"}})
+    assert_refused(dry_run(plan, "--confirm", "production"), "blast-radius",
+                   "1 of 2 replicas (50%)", "allows 34%")
+
+
+def test_one_kill_of_three_replicas_within_both_limits(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path, replicas=3, safety={
+        "blast_radius": {"max_replicas": 1, "max_fraction": "50%"}})
+    assert_passed(dry_run(plan, "--confirm", "production"), plan)
+
+
+def test_blast_radius_applies_to_staging_too(tmp_path: Path) -> None:
+    plan = gated_plan(tmp_path, tier="staging", kills=2,
+                      safety={"blast_radius": {"max_replicas": 1}})
+    assert_refused(dry_run(plan), "blast-radius", "takes down 2 replicas")
+
+
+# ---------------------------------------------------------------- refused real runs
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line mentions `text` (our tmp folders are unique to this test)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if text.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+REFUSALS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "confirmation": ({}, []),
+    "time-window": ({"allowed_windows": [{"days": ["mon"], "start": "00:00", "end": "00:01"},
+                                         {"days": ["tue"], "start": "00:00", "end": "00:01"}]},
+                    ["--confirm", "production"]),
+    "blast-radius": ({"blast_radius": {"max_replicas": 1}}, ["--confirm", "production"]),
+}
+
+
+@pytest.mark.parametrize("gate", sorted(REFUSALS))
+def test_refused_real_run_leaves_nothing_behind(tmp_path: Path, isolated_state: Path,
+                                                gate: str) -> None:
+    safety, extra = REFUSALS[gate]
+    if gate == "time-window" and _window_is_open_now():
+        pytest.skip("the 1-minute window happens to be open right now")
+    plan = gated_plan(tmp_path, kills=2, safety=safety)
+    reports = tmp_path / "reports"
+    result = cli("gameday", "run", str(plan), "--reports", str(reports), *extra)
+    assert_refused(result, gate)
+    assert not reports.exists(), list(reports.rglob("*"))
+    assert list(isolated_state.rglob("*")) == []  # no ledger entry, run registration, target
+    assert _processes_mentioning(str(tmp_path)) == []
+    assert _processes_mentioning(str(isolated_state)) == []
+
+
+def _window_is_open_now() -> bool:
+    now = datetime.now(UTC)
+    return now.weekday() in (0, 1) and now.hour == 0 and now.minute == 0
