@@ -35,6 +35,10 @@ class Outcome:
     status: str
 
 
+# consecutive failed health checks of a local target's admin API before the run stops (exit 4)
+ADMIN_FAILURES_BEFORE_ERROR = 3
+
+
 class OperatorAbort(KeyboardInterrupt):
     """Raised once by the SIGINT/SIGTERM handler. A KeyboardInterrupt so that chaoslib, when it
     arrives mid-experiment, marks the run interrupted and still plays the rollbacks; and no
@@ -91,6 +95,8 @@ class _Run:
         self.registration = RunRegistration(run_id, run_dir)
         self.target_key = ""
         self.load: Any = None
+        self.target: RunTarget | None = None
+        self.admin_failures = 0
         self.infra_error: str | None = None
         self.status = "completed"
         self.exit_code = 0
@@ -107,7 +113,7 @@ class _Run:
         load = None
         try:
             with self._operator_signals():
-                target = self._start_target()
+                target = self.target = self._start_target()
                 load = self.load = self._start_load(target.url)
                 self._wait_for_traffic()
                 self._baseline()
@@ -274,8 +280,19 @@ class _Run:
         os.kill(os.getpid(), signal.SIGUSR1)
 
     def _health(self) -> str | None:
+        """Infrastructure problems (not faults): the load generator died, or the target's
+        control plane stopped answering for several checks in a row."""
         if self.load is not None and not self.load.running:
             return "the load process (Locust) died"
+        client = self.target.client if self.target is not None else None
+        if client is not None:
+            try:
+                client.status()
+                self.admin_failures = 0
+            except Exception as exc:  # noqa: BLE001 - any failure counts as unreachable
+                self.admin_failures += 1
+                if self.admin_failures >= ADMIN_FAILURES_BEFORE_ERROR:
+                    return f"target admin API {self.target.admin_url} unreachable: {exc}"
         return None
 
     @staticmethod

@@ -140,7 +140,8 @@ def check_budget_policy(resolved: ResolvedPlan) -> list[str]:
                               "a prometheus source to read the remaining budget")
         if prom is None:
             raise GateRefused("error-budget", "the environment has no sources.prometheus.url")
-        status = budget_status(spec, PrometheusClient(prom.url, prom.timeout))
+        with PrometheusClient(prom.url, prom.timeout) as client:
+            status = budget_status(spec, client)
         if status.remaining is None:
             raise GateRefused("error-budget", f"SLO '{spec.name}': no data over its window "
                               "(no events); refusing rather than assuming a full budget")
