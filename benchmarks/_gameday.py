@@ -54,6 +54,8 @@ def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
     proc = subprocess.run([sys.executable, "-m", "chaos_suite.cli", "gameday", "run",
                            str(folder / "plan.yaml"), "--reports", str(reports)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if not reports.is_dir():
+        raise SystemExit(f"the gameday did not start (exit {proc.returncode}): {proc.stderr}")
     run_dir = next(p for p in reports.iterdir() if p.is_dir())
     return proc.returncode, run_dir
 

@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     ratios = [0.01, 0.05, 0.20]
     code, run_dir = run_gameday(
-        [(f"errors-{r:.0%}", errors_experiment(r, args.seconds)) for r in ratios],
+        [(f"errors-{round(r * 100)}pct", errors_experiment(r, args.seconds)) for r in ratios],
         users=args.users)
     rows = {r["scenario"]: r for r in compare_with_server(run_dir)}
     print(f"run: {run_dir} (exit {code})")
@@ -35,7 +35,7 @@ def main() -> None:
           f"{'client/server':>13}  {'nominal':>10}  events client/server")
     worst = 0.0
     for ratio in ratios:
-        row = rows[f"errors-{ratio:.0%}"]
+        row = rows[f"errors-{round(ratio * 100)}pct"]
         client, server = row["client_attributed"], row["server_attributed"]
         nominal = ratio / BUDGET * args.seconds / WINDOW_S
         quotient = client / server if server else float("nan")

@@ -31,7 +31,7 @@ def _samples_path(samples_file: str | None, configuration: dict[str, Any] | None
 
 
 def read_counts(path: Path, slo: str, first_second: int, end_second: int) -> tuple[int, int, int]:
-    """(good, total, last second seen) over samples with first_second <= t < end_second."""
+    """(good, total, last second seen for `slo`) over samples with first_second <= t < end_second."""
     good = total = 0
     last = -1
     try:
@@ -42,9 +42,11 @@ def read_counts(path: Path, slo: str, first_second: int, end_second: int) -> tup
                 except json.JSONDecodeError:
                     continue  # a line being written right now
                 t = int(sample.get("t", -1))
+                counts = sample.get("slis", {}).get(slo)
+                if counts is None:
+                    continue  # another SLO's source (e.g. Prometheus lags the load)
                 last = max(last, t)
                 if first_second <= t < end_second:
-                    counts = sample.get("slis", {}).get(slo)
                     if counts:
                         good += int(counts["good"])
                         total += int(counts["total"])
@@ -64,7 +66,8 @@ def slo_burn_rate(slo: str, objective: float, window_s: float = 5.0,
     start = time.time()
     first = math.ceil(start)
     end = max(first + 1, math.floor(start + window_s))
-    deadline = start + window_s + (timeout_s if timeout_s is not None else 5.0)
+    # server-side sources (Prometheus) deliver a second only a few seconds after it ended
+    deadline = start + window_s + (timeout_s if timeout_s is not None else 10.0)
     while True:
         good, total, last = read_counts(path, slo, first, end)
         if last >= end - 1 or time.time() >= deadline:

@@ -3,6 +3,7 @@ translation of pydantic errors into one-line messages that name the file and the
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -17,15 +18,20 @@ from chaos_suite.slo.duration import parse_duration
 
 
 class StrictModel(BaseModel):
-    """Every file model rejects unknown fields: a typo must fail loudly, not be ignored."""
+    """Every file model rejects unknown fields: a typo must fail loudly, not be ignored. Floats
+    must be finite: NaN compares false with every limit, so it would pass each check silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              allow_inf_nan=False)
 
 
 def _duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like '30d', '4w', '1h', '5m', '30s'")
-    return parse_duration(value)
+    try:
+        return parse_duration(value)
+    except ArithmeticError:  # OverflowError: an integer too large for a float
+        raise ValueError(f"duration out of range: {str(value)[:40]}") from None
 
 
 def _fraction(value: Any) -> float:
@@ -37,18 +43,27 @@ def _fraction(value: Any) -> float:
         match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%", text)
         if match:
             # Decimal: '99.9%' must be exactly 0.999, not 0.9990000000000001
-            return float(Decimal(match.group(1)) / 100)
+            try:
+                return float(Decimal(match.group(1)) / 100)
+            except ArithmeticError:  # decimal.Overflow for '1e999999999999%'
+                raise ValueError(f"percentage out of range: {text!r}") from None
         try:
             return float(text)
         except ValueError:
             raise ValueError("expected a fraction (0.999) or a percentage ('99.9%')") from None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            raise ValueError(f"number out of range: {str(value)[:40]}") from None
     raise ValueError("expected a fraction (0.999) or a percentage ('99.9%')")
 
 
 def _non_negative_fraction(value: Any) -> float:
     number = _fraction(value)
+    if not math.isfinite(number):
+        # 'NaN', '1e309%': NaN passes every comparison, so a NaN limit would disable its check
+        raise ValueError(f"expected a finite fraction or percentage; got {value!r}")
     if number < 0:
         raise ValueError("must not be negative")
     return number

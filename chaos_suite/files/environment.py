@@ -78,7 +78,8 @@ class TimeWindow(StrictModel):
 
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        # OSError: a folder of the tz database ('America') or a name too long for a file
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown time zone '{value}'") from None
         return value
 

@@ -51,7 +51,10 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
     from chaos_suite.safety.gates import check_gates
 
     out = console or Console()
+    from chaos_suite.gameday.prom_sampler import preflight, prometheus_slos
+
     figures = check_gates(resolved, confirm=confirm)
+    preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
     if dry_run:
         out.print_plan(resolved, estimate_duration_s(resolved), figures)
         return Outcome(0, None, "dry-run")
@@ -95,6 +98,7 @@ class _Run:
         self.registration = RunRegistration(run_id, run_dir)
         self.target_key = ""
         self.load: Any = None
+        self.prom: Any = None
         self.target: RunTarget | None = None
         self.admin_failures = 0
         self.infra_error: str | None = None
@@ -115,6 +119,7 @@ class _Run:
             with self._operator_signals():
                 target = self.target = self._start_target()
                 load = self.load = self._start_load(target.url)
+                self._start_prometheus()
                 self._wait_for_traffic()
                 self._baseline()
                 for index, scenario in enumerate(self.resolved.scenarios):
@@ -157,23 +162,36 @@ class _Run:
     def _start_load(self, url: str) -> Any:
         from chaos_suite.load.runner import LoadProcess
 
-        def on_sample(sample: dict[str, Any]) -> None:
-            if "t" not in sample or "slis" not in sample:
-                return
-            self.store.add(sample)
-            self.record.sample(sample)
-
         config = load_config_for(self.resolved, url, self.run_dir)
-        load = LoadProcess(config, on_sample, log_path=self.run_dir / "locust.log")
+        load = LoadProcess(config, self._on_sample, log_path=self.run_dir / "locust.log")
         load.start()
         self.registration.update(locust_pgid=load.pid)
         self.record.event("load_started", pid=load.pid, locustfile=str(self.resolved.locustfile))
         self.out.step(f"load started (locust pid {load.pid})")
         return load
 
+    def _on_sample(self, sample: dict[str, Any]) -> None:
+        if "t" not in sample or "slis" not in sample:
+            return
+        self.store.add(sample)
+        self.record.sample(sample)
+
+    def _start_prometheus(self) -> None:
+        from chaos_suite.gameday.prom_sampler import PrometheusSampler, prometheus_slos
+
+        specs = prometheus_slos(self.resolved.used_slos)
+        config = self.resolved.environment.sources.prometheus
+        if not specs or config is None:
+            return
+        self.prom = PrometheusSampler(specs, config, self._on_sample)
+        self.prom.start()
+        self.record.event("source_started", source="prometheus", url=config.url,
+                          slos=[s.name for s in specs])
+
     def _wait_for_traffic(self, timeout_s: float = 20.0) -> None:
         deadline = time.monotonic() + timeout_s
-        names = [s.name for s in self.resolved.used_slos]
+        names = [s.name for s in self.resolved.used_slos if s.source.type == "load"] or \
+            [s.name for s in self.resolved.used_slos]
         while time.monotonic() < deadline:
             if self.store.total_events(names) > 0:
                 return
@@ -284,15 +302,18 @@ class _Run:
         control plane stopped answering for several checks in a row."""
         if self.load is not None and not self.load.running:
             return "the load process (Locust) died"
-        client = self.target.client if self.target is not None else None
-        if client is not None:
+        if self.prom is not None and self.prom.error is not None:
+            return str(self.prom.error)
+        target = self.target
+        if target is not None and target.client is not None:
+            client = target.client
             try:
                 client.status()
                 self.admin_failures = 0
             except Exception as exc:  # noqa: BLE001 - any failure counts as unreachable
                 self.admin_failures += 1
                 if self.admin_failures >= ADMIN_FAILURES_BEFORE_ERROR:
-                    return f"target admin API {self.target.admin_url} unreachable: {exc}"
+                    return f"target admin API {target.admin_url} unreachable: {exc}"
         return None
 
     @staticmethod
@@ -336,6 +357,9 @@ class _Run:
         if load is not None:
             summary = load.stop()
             self.record.event("load_stopped", summary=summary)
+        if self.prom is not None:
+            self.prom.stop(drain=self.status == "completed")
+            self.record.event("source_stopped", source="prometheus", error=self.prom.error)
         self._replay_pending()
         if target is not None:
             self._save_server_counters(target)
