@@ -83,7 +83,9 @@ def field_path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            # a key from the file may hold a newline or a NUL; the message must stay one line
+            out += ("." if out else "") + (text if text.isprintable() else repr(text))
     return out
 
 
@@ -108,16 +110,32 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"str", "int", "float"})
 
 
-def load_yaml_documents(path: Path) -> list[Any]:
-    """Every YAML document in the file, or a ValidationError saying where the YAML broke."""
+def read_text_file(path: Path) -> str:
+    """The file's text, or a one-line ValidationError (missing, unreadable, not UTF-8)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValidationError(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: NUL in the path
         raise ValidationError(str(path), "", f"cannot read file: {exc}") from None
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file() that answers False instead of raising for names the OS refuses
+    (ENAMETOOLONG, permission denied): a bad path in a file is bad input, not a crash."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def load_yaml_documents(path: Path) -> list[Any]:
+    """Every YAML document in the file, or a ValidationError saying where the YAML broke."""
+    text = read_text_file(path)
     try:
         docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise ValidationError(str(path), "", "malformed YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

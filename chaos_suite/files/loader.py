@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chaos_suite.errors import InputError, UnknownSLOError, ValidationError
-from chaos_suite.files.common import load_yaml_documents
+from chaos_suite.files.common import is_file, load_yaml_documents, read_text_file
 from chaos_suite.files.environment import (
     BUILTIN_LOCAL,
     EnvironmentModel,
@@ -59,28 +59,40 @@ def detect_kind(path: Path, docs: list[Any] | None = None) -> FileKind:
 
 def load_experiment(path: Path) -> dict[str, Any]:
     """Load and validate a Chaos Toolkit experiment with chaoslib's own validation."""
-    if not path.is_file():
+    if not is_file(path):
         raise ValidationError(str(path), "", "experiment file not found")
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
     try:
         if path.suffix == ".json":
-            experiment = json.loads(path.read_text(encoding="utf-8"))
+            experiment = json.loads(read_text_file(path))
         else:
             docs = load_yaml_documents(path)
             experiment = docs[0]
     except json.JSONDecodeError as exc:
         raise ValidationError(str(path), "", f"malformed JSON: line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise ValidationError(str(path), "", "malformed JSON: nested too deeply") from None
     if not isinstance(experiment, dict):
         raise ValidationError(str(path), "", "expected a Chaos Toolkit experiment mapping")
     try:
         with _quiet_chaoslib():
             ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValidationError(str(path), "", f"invalid Chaos Toolkit experiment: {message}") from None
+        raise ValidationError(str(path), "", "invalid Chaos Toolkit experiment: "
+                              + _first_line(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - chaoslib trips over some malformed input itself
+        # (KeyError for an env configuration without 'key', TypeError for a string where it
+        # expects a mapping): still bad input, reported as such rather than as a traceback
+        raise ValidationError(str(path), "", "invalid Chaos Toolkit experiment: "
+                              f"{type(exc).__name__}: {_first_line(exc)}") from None
     return experiment
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _quiet_chaoslib:
@@ -119,11 +131,18 @@ def validate_file(path: Path) -> Validated:
     return Validated(path, "experiment", str(experiment.get("title", "")))
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name the OS refuses: validate reports it as unreadable
+        return False
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files as given; folders expanded to their YAML/JSON files (sorted, recursive)."""
     out: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if _is_dir(path):
             out.extend(
                 sorted(p for p in path.rglob("*") if p.is_file() and
                        (p.suffix in YAML_SUFFIXES or p.suffix == ".json"))
@@ -179,8 +198,8 @@ def resolve_environment(value: str, plan_dir: Path | None, file: str, field_name
     direct = Path(value)
     if direct.suffix in YAML_SUFFIXES:
         base = plan_dir if plan_dir is not None and not direct.is_absolute() else Path()
-        path = direct if direct.is_file() else base / direct
-        if not path.is_file():
+        path = direct if is_file(direct) else base / direct
+        if not is_file(path):
             raise ValidationError(file, field_name, f"environment file '{value}' not found")
         return load_environment_file(path), path
     dirs = [Path("environments"), Path("gamedays") / "environments"]
@@ -189,7 +208,7 @@ def resolve_environment(value: str, plan_dir: Path | None, file: str, field_name
     for folder in dirs:
         for suffix in (".yaml", ".yml"):
             path = folder / f"{value}{suffix}"
-            if path.is_file():
+            if is_file(path):
                 env = load_environment_file(path)
                 return env, path
     if value == "local":
@@ -212,7 +231,7 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
     file = str(path)
     base = path.parent
     slo_path = _rel(base, plan.slos)
-    if not slo_path.is_file():
+    if not is_file(slo_path):
         raise ValidationError(file, "slos", f"SLO file '{plan.slos}' not found")
     slos = load_slo_file(slo_path)
     names = {s.name for s in slos}
@@ -228,12 +247,12 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
     else:
         environment, env_path = resolve_environment(plan.environment, base, file, "environment")
     locustfile = _rel(base, plan.load.locustfile)
-    if not locustfile.is_file():
+    if not is_file(locustfile):
         raise ValidationError(file, "load.locustfile", f"locustfile '{plan.load.locustfile}' not found")
     scenarios: list[ResolvedScenario] = []
     for i, scenario in enumerate(plan.scenarios):
         exp_path = _rel(base, scenario.experiment)
-        if not exp_path.is_file():
+        if not is_file(exp_path):
             raise ValidationError(file, f"scenarios[{i}].experiment",
                                   f"experiment file '{scenario.experiment}' not found")
         scenarios.append(ResolvedScenario(scenario.name, exp_path, load_experiment(exp_path)))

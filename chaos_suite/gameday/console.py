@@ -102,7 +102,7 @@ class Console:
                               + (f", peak burn ≤ {exp.max_peak_burn_rate:g}"
                                  if exp.max_peak_burn_rate else ""))
         for line in gate_figures or []:
-            self._c.print(f"gate error-budget: {line}")
+            self._c.print(line if line.startswith("target:") else f"gate error-budget: {line}")
         self._c.print("safety gates: passed")
         self._c.print(f"expected duration ≈ {duration_s:.0f} s · nothing was injected")
 

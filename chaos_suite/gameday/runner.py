@@ -56,6 +56,9 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
     figures = check_gates(resolved, confirm=confirm)
     preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
     if dry_run:
+        from chaos_suite.gameday.targets import describe_target
+
+        figures.insert(0, f"target: {describe_target(resolved)}")
         out.print_plan(resolved, estimate_duration_s(resolved), figures)
         return Outcome(0, None, "dry-run")
     from chaos_suite.gameday.targets import target_key_before_start

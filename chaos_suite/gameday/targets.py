@@ -108,3 +108,31 @@ def _check_reachable(url: str) -> None:
         httpx.get(url, timeout=5.0)
     except httpx.HTTPError as exc:
         raise PreflightError(f"target {url} unreachable: {exc}") from None
+
+
+def describe_target(resolved: ResolvedPlan) -> str:
+    """Resolve the target without changing it (for --dry-run): unreachable is an error here too."""
+    target = resolved.environment.target
+    if isinstance(target, LocalTarget):
+        if target.managed:
+            return (f"a new embedded local target, {target.replicas} replicas, restart delay "
+                    f"{target.restart_delay:g} s (started and stopped by the run)")
+        from chaos_suite.targets.local import LocalTargetClient, default_state_dir, read_target_info
+
+        info = read_target_info(default_state_dir())
+        if info is None:
+            raise PreflightError("no standing local target: start one with `chaos-suite target up "
+                                 "--detach` or set target.managed: true")
+        try:
+            with LocalTargetClient(info.admin_url) as client:
+                status = client.status()
+        except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+            raise PreflightError(f"standing local target at {info.admin_url} unreachable: {exc}"
+                                 ) from None
+        return (f"the standing local target at {info.url} ({status.get('replicas_alive')} "
+                f"replicas alive, fault active: {status.get('fault', {}).get('active')})")
+    if isinstance(target, HttpTarget):
+        _check_reachable(target.url)
+        return f"HTTP service at {target.url} (reachable)"
+    url = f", load to {target.url}" if target.url else ""
+    return f"Kubernetes namespace {target.namespace} in context {target.context or '(current)'}{url}"
