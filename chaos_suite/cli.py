@@ -16,6 +16,12 @@ from chaos_suite import __version__
 from chaos_suite.errors import ChaosSuiteError
 
 
+def _one_line(exc: ChaosSuiteError) -> str:
+    # one line per error, whatever a message quoted from the user's file holds
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"chaos-suite: error: {message}", err=True)
     sys.exit(code)
@@ -49,7 +55,7 @@ def validate(paths: tuple[Path, ...]) -> None:
             result = validate_file(path)
         except ChaosSuiteError as exc:
             failed += 1
-            click.echo(f"invalid: {exc}", err=True)
+            click.echo(f"invalid: {_one_line(exc)}", err=True)
         else:
             click.echo(f"ok: {path} ({result.kind}: {result.summary})")
     if failed:
@@ -265,9 +271,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted by the operator", 3)
     except click.exceptions.ClickException as exc:
         # usage errors: bad flags or arguments → 2 (one line, with the usage hint)
-        _fail(exc.format_message().splitlines()[0], 2)
+        _fail((exc.format_message().splitlines() or [type(exc).__name__])[0], 2)
     except ChaosSuiteError as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+        _fail(_one_line(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 3)
     if isinstance(rv, int) and rv:

@@ -46,10 +46,9 @@ def read_counts(path: Path, slo: str, first_second: int, end_second: int) -> tup
                 if counts is None:
                     continue  # another SLO's source (e.g. Prometheus lags the load)
                 last = max(last, t)
-                if first_second <= t < end_second:
-                    if counts:
-                        good += int(counts["good"])
-                        total += int(counts["total"])
+                if first_second <= t < end_second and counts:
+                    good += int(counts["good"])
+                    total += int(counts["total"])
     except FileNotFoundError:
         pass
     return good, total, last

@@ -69,11 +69,32 @@ def _non_negative_fraction(value: Any) -> float:
     return number
 
 
+def _http_url(value: Any) -> str:
+    """An absolute http(s) URL with a host. Checked here so that a typo is bad input naming the
+    field, not an error of the HTTP client when a dry run or a run first uses it."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        raise ValueError("expected a URL such as http://127.0.0.1:8080")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not value.isprintable() \
+            or any(ch.isspace() for ch in value):
+        raise ValueError(f"expected an http:// or https:// URL with a host; got {value[:80]!r}")
+    return value
+
+
 Duration = Annotated[float, BeforeValidator(_duration)]
 """Seconds, written as '30d', '4w', '1h', '5m', '30s' or a number of seconds."""
 
 Fraction = Annotated[float, BeforeValidator(_non_negative_fraction)]
 """A fraction, written as 0.001 or '0.1%'."""
+
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+"""An absolute http:// or https:// URL with a host."""
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

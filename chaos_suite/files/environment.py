@@ -12,6 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from chaos_suite.files.common import (
     Duration,
     Fraction,
+    HttpUrl,
     StrictModel,
     load_single_mapping,
     raise_for_pydantic,
@@ -34,20 +35,20 @@ class KubernetesTarget(StrictModel):
     type: Literal["kubernetes"] = "kubernetes"
     namespace: str
     context: str | None = None
-    url: str | None = Field(default=None, description="the service URL the load is sent to")
+    url: HttpUrl | None = Field(default=None, description="the service URL the load is sent to")
 
 
 class HttpTarget(StrictModel):
     type: Literal["http"] = "http"
-    url: str
-    admin_url: str | None = None
+    url: HttpUrl
+    admin_url: HttpUrl | None = None
 
 
 Target = Annotated[LocalTarget | KubernetesTarget | HttpTarget, Field(discriminator="type")]
 
 
 class PrometheusConfig(StrictModel):
-    url: str
+    url: HttpUrl
     timeout: Duration = 5.0
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from chaos_suite.files.common import (
     Duration,
     Fraction,
+    HttpUrl,
     StrictModel,
     raise_for_pydantic,
 )
@@ -39,7 +40,7 @@ class Shape(StrictModel):
 class LoadProfile(StrictModel):
     locustfile: str = "loadtests/checkout.py"
     shape: Shape = Shape()
-    host: str | None = Field(default=None, description="defaults to the target's URL")
+    host: HttpUrl | None = Field(default=None, description="defaults to the target's URL")
 
 
 class AbortRule(StrictModel):

@@ -3,6 +3,7 @@ onto the same model (so teams that already keep OpenSLO files need not rewrite t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from chaos_suite.errors import ValidationError
 from chaos_suite.files.common import (
     Duration,
     Fraction,
+    HttpUrl,
     StrictModel,
     load_yaml_documents,
     raise_for_pydantic,
@@ -50,7 +52,7 @@ class HttpSource(StrictModel):
     """A synthetic probe: GET url every interval; good = non-5xx (and under the latency threshold)."""
 
     type: Literal["http"] = "http"
-    url: str
+    url: HttpUrl
     interval: Duration = 1.0
 
 
@@ -204,16 +206,19 @@ class SLOSpec:
         return self.slo.name
 
 
-def _slo_from_model(model: SLOModel, service: str) -> SLOSpec:
-    sli = SLI(kind=model.sli.kind, threshold_ms=model.sli.threshold_ms)
-    slo = SLO(
-        name=model.name,
-        objective=model.objective,
-        window_seconds=model.window,
-        sli=sli,
-        source=model.source.type,
-        description=model.description,
-    )
+def _slo_from_model(model: SLOModel, service: str, file: str, at: str) -> SLOSpec:
+    try:
+        sli = SLI(kind=model.sli.kind, threshold_ms=model.sli.threshold_ms)
+        slo = SLO(
+            name=model.name,
+            objective=model.objective,
+            window_seconds=model.window,
+            sli=sli,
+            source=model.source.type,
+            description=model.description,
+        )
+    except ValueError as exc:  # the math model's own checks, should the file model miss one
+        raise ValidationError(file, at, str(exc)) from None
     return SLOSpec(slo=slo, source=model.source, service=service)
 
 
@@ -222,7 +227,8 @@ def _query(metric: _OSMetric | None) -> str | None:
         return None
     spec = metric.metricSource.spec
     query = spec.get("query") or spec.get("promql")
-    return str(query) if query is not None else None
+    # a PromQL query is text; a number or a list here is a mistake, not a query
+    return query if isinstance(query, str) and query.strip() else None
 
 
 def _slo_from_openslo(doc: OpenSLODoc, file: str, prefix: str) -> SLOSpec:
@@ -254,29 +260,48 @@ def _slo_from_openslo(doc: OpenSLODoc, file: str, prefix: str) -> SLOSpec:
     except ValueError as exc:
         raise ValidationError(file, f"{at}.timeWindow[0].duration", str(exc)) from None
     source_type = ratio.total.metricSource.type.lower()
-    annotations = doc.metadata.annotations or {}
-    kind = SLIKind(annotations.get("chaos-suite/sli-kind", "availability"))
-    threshold = annotations.get("chaos-suite/threshold-ms")
-    sli = SLI(kind=kind, threshold_ms=float(threshold) if threshold else None)
+    sli = _openslo_sli(doc, file, prefix)
     source: LoadSource | PrometheusSource | HttpSource
     if source_type == "prometheus":
-        total = _query(ratio.total)
-        if total is None:
-            raise ValidationError(file, f"{at}.indicator.spec.ratioMetric.total.metricSource.spec",
-                                  "needs 'query'")
-        source = PrometheusSource(total=total, good=_query(ratio.good), bad=_query(ratio.bad))
+        queries: dict[str, str | None] = {}
+        for name, metric in (("total", ratio.total), ("good", ratio.good), ("bad", ratio.bad)):
+            queries[name] = _query(metric)
+            if metric is not None and queries[name] is None:
+                raise ValidationError(
+                    file, f"{at}.indicator.spec.ratioMetric.{name}.metricSource.spec",
+                    "needs 'query'")
+        source = PrometheusSource(total=str(queries["total"]), good=queries["good"],
+                                  bad=queries["bad"])
     else:
         raise ValidationError(file, f"{at}.indicator.spec.ratioMetric.total.metricSource.type",
                               f"unsupported metric source '{source_type}' (supported: Prometheus)")
-    slo = SLO(
-        name=doc.metadata.name,
-        objective=target,
-        window_seconds=window_s,
-        sli=sli,
-        source=source.type,
-        description=spec.description or doc.metadata.displayName or "",
-    )
+    try:
+        slo = SLO(
+            name=doc.metadata.name,
+            objective=target,
+            window_seconds=window_s,
+            sli=sli,
+            source=source.type,
+            description=spec.description or doc.metadata.displayName or "",
+        )
+    except ValueError as exc:  # e.g. a blank metadata.name
+        raise ValidationError(file, f"{prefix}.metadata" if prefix else "metadata", str(exc)) from None
     return SLOSpec(slo=slo, source=source, service=spec.service)
+
+
+def _openslo_sli(doc: OpenSLODoc, file: str, prefix: str) -> SLI:
+    """The SLI kind and latency threshold, read from chaos_suite's annotations."""
+    at = f"{prefix}.metadata.annotations" if prefix else "metadata.annotations"
+    annotations = doc.metadata.annotations or {}
+    try:
+        kind = SLIKind(annotations.get("chaos-suite/sli-kind", "availability"))
+        threshold = annotations.get("chaos-suite/threshold-ms")
+        threshold_ms = float(threshold) if threshold else None
+        if threshold_ms is not None and not (math.isfinite(threshold_ms) and threshold_ms > 0):
+            raise ValueError(f"threshold-ms must be a positive number; got {threshold!r}")
+        return SLI(kind=kind, threshold_ms=threshold_ms)
+    except ValueError as exc:
+        raise ValidationError(file, at, str(exc)) from None
 
 
 def _duration_or_raise(text: str) -> float:
@@ -314,7 +339,9 @@ def parse_slo_documents(docs: list[Any], file: str) -> list[SLOSpec]:
             except PydanticValidationError as exc:
                 raise_for_pydantic(file, exc, prefix)
                 raise
-            specs.extend(_slo_from_model(m, own.service) for m in own.slos)
+            slos_at = f"{prefix}.slos" if prefix else "slos"
+            specs.extend(_slo_from_model(m, own.service, file, f"{slos_at}[{i}]")
+                         for i, m in enumerate(own.slos))
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

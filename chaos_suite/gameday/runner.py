@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -417,12 +417,8 @@ class _Run:
             self.abort_file.write_text("operator", encoding="utf-8")
             raise OperatorAbort()
 
-        saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with _on_operator_signals(handler):
             yield
-        finally:
-            for sig, previous in saved.items():
-                signal.signal(sig, previous)
 
     @contextmanager
     def _ignore_signals(self) -> Iterator[None]:
@@ -430,12 +426,18 @@ class _Run:
         def handler(signum: int, frame: FrameType | None) -> None:
             self.out.error("still cleaning up: rollbacks and process shutdown run to the end")
 
-        saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with _on_operator_signals(handler):
             yield
-        finally:
-            for sig, previous in saved.items():
-                signal.signal(sig, previous)
+
+
+@contextmanager
+def _on_operator_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
 
 
 def _report_exit_code(written: dict[str, Path]) -> int:

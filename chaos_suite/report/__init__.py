@@ -7,12 +7,11 @@ can be re-rendered at any time: ``render_run(run_dir)``.
 from __future__ import annotations
 
 import json
-from typing import Any
-
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from chaos_suite.errors import InputError
 from chaos_suite.report.analysis import (

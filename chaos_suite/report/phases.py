@@ -6,7 +6,8 @@ Windows (all ``[start, end)`` in epoch seconds; samples are assigned by the over
 - baseline: the baseline phase tagged with the scenario, else the last baseline phase that
   started before the scenario, else the first baseline phase;
 - fault: first ``fault_injected`` to the ``fault_cleared`` that left no fault active (a clear
-  with nothing active is ignored); if a fault was never cleared, up to the scenario's end; without fault events, the scenario phase itself;
+  with nothing active is ignored); if a fault was never cleared, up to the scenario's end;
+  without fault events, the scenario phase itself;
 - measurement: scenario start to the end of its cool-down (the cool-down tagged with the
   scenario, else the first one starting after the scenario and before the next scenario),
   or to the scenario's end when there is none.

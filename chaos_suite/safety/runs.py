@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos_suite.safety.state import runs_dir
+from chaos_suite.targets.local.lifecycle import pid_alive
+
+__all__ = ["RunRegistration", "is_chaos_suite_process", "pid_alive", "registered_runs"]
 
 
 class RunRegistration:
@@ -46,20 +49,6 @@ def registered_runs(root: Path | None = None) -> list[tuple[Path, dict[str, Any]
         except (OSError, ValueError):
             continue
     return out
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
 
 
 def is_chaos_suite_process(pid: int) -> bool:

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,15 +101,9 @@ def run_pids(run_dir: Path) -> list[int]:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return False
+    from chaos_suite.targets.local import pid_alive
+
+    return pid_alive(pid)
 
 
 def assert_no_survivors(pids: list[int], timeout_s: float = 5.0) -> None:
@@ -125,3 +121,17 @@ def samples(run_dir: Path, slo: str) -> list[tuple[int, int, int]]:
         if counts:
             out.append((int(data["t"]), int(counts["good"]), int(counts["total"])))
     return sorted(out)
+
+
+@contextmanager
+def standing_target() -> Iterator[dict[str, Any]]:
+    """`chaos-suite target up --detach` on free ports; always `target down` afterwards."""
+    up = run_cli("target", "up", "--detach", "--port", "0", "--admin-port", "0", timeout=60)
+    assert up.returncode == 0, up.stderr
+    status = json.loads(run_cli("target", "status").stdout)
+    try:
+        yield status
+    finally:
+        assert run_cli("target", "down").returncode == 0
+        assert_no_survivors([int(status["supervisor_pid"]),
+                             *[int(r["pid"]) for r in status["replicas"]]])

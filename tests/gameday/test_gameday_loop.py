@@ -4,7 +4,6 @@ against the target's own server-side counters."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

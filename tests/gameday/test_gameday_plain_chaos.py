@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gameday_helpers import ROOT, assert_no_survivors, run_cli
+from gameday_helpers import ROOT, standing_target
 
 pytestmark = pytest.mark.slow
 
@@ -20,22 +20,14 @@ EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 
 
 @pytest.fixture()
-def standing_target(isolated_state: Path) -> Iterator[dict[str, object]]:
-    up = run_cli("target", "up", "--detach", "--port", "0", "--admin-port", "0", timeout=60)
-    assert up.returncode == 0, up.stderr
-    status = json.loads(run_cli("target", "status").stdout)
-    try:
+def standing(isolated_state: Path) -> Iterator[dict[str, object]]:
+    with standing_target() as status:
         yield status
-    finally:
-        down = run_cli("target", "down")
-        assert down.returncode == 0
-        assert_no_survivors([int(status["supervisor_pid"]),  # type: ignore[call-overload]
-                             *[int(r["pid"]) for r in status["replicas"]]])  # type: ignore[attr-defined]
 
 
 def chaos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CHAOS, "--no-version-check", "--no-log-file", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([CHAOS, "--no-version-check", "--no-log-file", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
@@ -44,9 +36,9 @@ def test_chaos_validate_accepts_shipped_experiments(path: Path, tmp_path: Path) 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_chaos_run_injects_and_rolls_back(standing_target: dict[str, object],
+def test_chaos_run_injects_and_rolls_back(standing: dict[str, object],
                                           tmp_path: Path) -> None:
-    admin = str(standing_target["admin_url"])
+    admin = str(standing["admin_url"])
     for name in ("local-kill-replica.yaml", "local-inject-errors.yaml"):
         journal_path = tmp_path / f"{name}.journal.json"
         result = chaos("run", "--journal-path", str(journal_path), str(ROOT / "experiments" / name),

@@ -19,6 +19,7 @@ from gameday_helpers import (
     experiment,
     only_run_dir,
     run_cli,
+    standing_target,
 )
 from support.prometheus_server import start_prometheus
 
@@ -27,15 +28,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def standing_with_prometheus(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    up = run_cli("target", "up", "--detach", "--port", "0", "--admin-port", "0", timeout=60)
-    assert up.returncode == 0, up.stderr
-    status = json.loads(run_cli("target", "status").stdout)
-    try:
-        with start_prometheus([f"127.0.0.1:{status['admin_port']}"], tmp_path / "prom") as prom:
-            prom.wait_scraped()
-            yield {"status": status, "prom": prom}
-    finally:
-        run_cli("target", "down")
+    with standing_target() as status, \
+            start_prometheus([f"127.0.0.1:{status['admin_port']}"], tmp_path / "prom") as prom:
+        prom.wait_scraped()
+        yield {"status": status, "prom": prom}
 
 
 def write(folder: Path, prom_url: str, fault_s: float) -> Path:

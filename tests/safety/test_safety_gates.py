@@ -25,7 +25,7 @@ def gated_plan(folder: Path, *, tier: str = "production", replicas: int = 2, kil
     method = [action(f"kill-{i}", "kill_replica", index=i) for i in range(kills)]
     method.append({"type": "probe", "name": "alive", "provider": {
         "type": "python", "module": "chaos_suite.faults.local", "func": "replicas_alive"}})
-    plan = write_plan(folder, [{"name": "kill", "experiment": experiment("kill", method),
+    plan: Path = write_plan(folder, [{"name": "kill", "experiment": experiment("kill", method),
                                 "expect": EXPECT}], replicas=replicas, tier=tier)
     env = {"apiVersion": "chaos-suite/v1", "kind": "Environment", "name": "checkout-prod",
            "tier": tier, "target": {"type": "local", "replicas": replicas, "managed": True},

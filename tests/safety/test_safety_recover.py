@@ -23,6 +23,7 @@ from gameday_helpers import (
     events,
     experiment,
     run_cli,
+    standing_target,
     write_plan,
 )
 
@@ -31,13 +32,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def standing(isolated_state: Path) -> Iterator[dict[str, Any]]:
-    up = run_cli("target", "up", "--detach", "--port", "0", "--admin-port", "0", timeout=60)
-    assert up.returncode == 0, up.stderr
-    status = json.loads(run_cli("target", "status").stdout)
-    try:
+    with standing_target() as status:
         yield status
-    finally:
-        run_cli("target", "down")
 
 
 def fault_plan(folder: Path, func: str = "inject_errors", rollback_pause: float = 0,
