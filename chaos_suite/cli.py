@@ -111,17 +111,19 @@ def slo_explain(file: Path, fmt: str) -> None:
 @click.option("--env", "env", default="local", show_default=True, help="environment name or file")
 @click.option("--load", "locustfile", type=click.Path(path_type=Path), default=None,
               help="locustfile (default: loadtests/checkout.py)")
+@click.option("--shape", type=click.Choice(["steady", "ramp", "step", "spike"]), default="steady",
+              show_default=True, help="load profile shape")
 @click.option("--users", type=int, default=20, show_default=True)
 @click.option("--baseline", default="10s", show_default=True)
 @click.option("--cooldown", default="5s", show_default=True)
 @click.option("--max-budget", "max_budget", default=None,
-              help="expected max budget consumed per SLO, e.g. 0.05%% (default: no expectation)")
+              help="expected max budget consumed per SLO, e.g. 0.05% (default: the whole budget)")
 @click.option("--confirm", default=None, help="confirm running against this environment")
 @click.option("--dry-run", is_flag=True, help="validate and print the plan; inject nothing")
 @click.option("--recover", "recover_first", is_flag=True, help="revert pending faults first")
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"))
 def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: str,
-            locustfile: Path | None, users: int, baseline: str, cooldown: str,
+            locustfile: Path | None, shape: str, users: int, baseline: str, cooldown: str,
             max_budget: str | None, confirm: str | None, dry_run: bool, recover_first: bool,
             reports_dir: Path) -> None:
     """Run one experiment under load and print the verdict (for CI)."""
@@ -130,7 +132,7 @@ def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: s
 
     resolved = plan_for_single_experiment(
         experiment=experiment, slo_file=slo_file, slo_names=list(slo_names), env=env,
-        locustfile=locustfile, users=users, baseline=baseline, cooldown=cooldown,
+        locustfile=locustfile, shape=shape, users=users, baseline=baseline, cooldown=cooldown,
         max_budget=max_budget,
     )
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,

@@ -13,6 +13,7 @@ DEFAULT_LOCUSTFILE = Path("loadtests") / "checkout.py"
 
 
 def plan_for_single_experiment(*, experiment: Path, slo_file: Path, slo_names: list[str],
+                               shape: str = "steady",
                                env: str, locustfile: Path | None, users: int, baseline: str,
                                cooldown: str, max_budget: str | None) -> ResolvedPlan:
     specs = select_slos(load_slos(slo_file), slo_names, str(slo_file))
@@ -30,7 +31,7 @@ def plan_for_single_experiment(*, experiment: Path, slo_file: Path, slo_names: l
         "service": service,
         "environment": env,
         "slos": str(slo_file.resolve()),
-        "load": {"locustfile": str(locust.resolve()), "shape": {"kind": "steady", "users": users,
+        "load": {"locustfile": str(locust.resolve()), "shape": {"kind": shape, "users": users,
                                                                 "spawn_rate": max(users, 1)}},
         "baseline": baseline,
         "cooldown": cooldown,
