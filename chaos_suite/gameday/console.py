@@ -76,7 +76,10 @@ class Console:
                     )
         self._c.print(f"exit code {code}")
         for kind, file in written.items():
-            self._c.print(f"report ({kind}): {file}")
+            if kind != "md":
+                self._c.print(f"  {kind:<5} {file}")
+        if "md" in written:
+            self._c.print(f"report: {written['md']}")
 
     def print_plan(self, resolved: ResolvedPlan, duration_s: float,
                    gate_figures: list[str] | None = None) -> None:

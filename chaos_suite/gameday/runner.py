@@ -395,7 +395,7 @@ class _Run:
                           reason=self.reason)
         self.record.close()
         try:
-            written = render_run(self.run_dir)
+            written = render_run(self.run_dir, ("json", "md", "junit", "html"))
         except ChaosSuiteError as exc:
             self.out.error(f"report failed: {exc}")
             return Outcome(self.exit_code or 4, self.run_dir, self.status)
