@@ -6,6 +6,7 @@ so that `chaos-suite --help` starts fast."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -13,13 +14,29 @@ from typing import Any, NoReturn
 import click
 
 from chaos_suite import __version__
-from chaos_suite.errors import ChaosSuiteError
+from chaos_suite.errors import ChaosSuiteError, InputError
 
 
 def _one_line(exc: ChaosSuiteError) -> str:
     # one line per error, whatever a message quoted from the user's file holds
     lines = str(exc).splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def _check_reports_dir(path: Path) -> None:
+    """Refuse an unusable --reports before anything starts (the run directory is created only
+    once the gates pass, so this checks without creating anything)."""
+    probe = path
+    try:
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        is_dir = probe.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise InputError(f"--reports: unusable path: {exc}") from None
+    if not is_dir:
+        raise InputError(f"--reports: '{path}' cannot be a folder ('{probe}' is not a folder)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"--reports: cannot write into '{probe}'")
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -130,6 +147,7 @@ def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: s
     from chaos_suite.gameday.runner import run_gameday
     from chaos_suite.gameday.single import plan_for_single_experiment
 
+    _check_reports_dir(reports_dir)
     resolved = plan_for_single_experiment(
         experiment=experiment, slo_file=slo_file, slo_names=list(slo_names), env=env,
         locustfile=locustfile, shape=shape, users=users, baseline=baseline, cooldown=cooldown,
@@ -158,6 +176,7 @@ def gameday_run(plan: Path, env: str | None, confirm: str | None, dry_run: bool,
     from chaos_suite.files.loader import resolve_plan
     from chaos_suite.gameday.runner import run_gameday
 
+    _check_reports_dir(reports_dir)
     resolved = resolve_plan(plan, env_override=env)
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
                           recover_first=recover_first)

@@ -88,15 +88,27 @@ def _ledger_rollbacks(experiment: dict[str, Any] | None, kwargs: dict[str, Any])
     from chaos_suite.safety import ledger
 
     config = (experiment or {}).get("configuration") or {}
+    secrets = _secret_references((experiment or {}).get("secrets") or {})
     for index, activity in enumerate(rollbacks):
         entry = ledger.new_entry(
             run_id=str(kwargs.get("run_id", "")), scenario=kwargs.get("scenario"),
             fault=f"rollback[{index}] {activity.get('name')}",
             target=str(kwargs.get("target_key", "")),
             revert={"kind": "ctk-activity", "activity": activity, "configuration": config,
-                    "index": index},
+                    "secrets": secrets, "index": index},
         )
         ledger.record(entry, dirs)
+
+
+def _secret_references(node: Any) -> Any:
+    """The secrets block with only its references (env, vault, ...): `recover` re-reads the values
+    where they live; an inline value is never written to the ledger."""
+    if isinstance(node, dict):
+        if "type" in node:
+            return node
+        return {k: _secret_references(v) for k, v in node.items()
+                if isinstance(v, dict)}
+    return None
 
 
 def _ledger_after(context: dict[str, Any], state: Any, kwargs: dict[str, Any],

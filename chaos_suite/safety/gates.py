@@ -15,6 +15,7 @@ from chaos_suite.files.environment import LocalTarget, TimeWindow
 from chaos_suite.files.loader import ResolvedPlan
 
 CONFIRM_ENV = "CHAOS_SUITE_CONFIRM"
+ALL_PODS = 10**6  # `all: true`: every matching pod
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -23,7 +24,9 @@ def check_confirmation(resolved: ResolvedPlan, confirm: str | None) -> None:
     if not (env.safety.require_confirmation or env.tier == "production"):
         return
     given = confirm or os.environ.get(CONFIRM_ENV)
-    if given not in (env.name, env.tier):
+    # the tier, not the name: a production environment named "staging" must not pass
+    # with --confirm staging
+    if given != env.tier:
         raise GateRefused(
             "confirmation",
             f"environment '{env.name}' ({env.tier}) needs --confirm {env.tier} "
@@ -70,8 +73,12 @@ def _affected_replicas(activity: dict[str, Any]) -> int:
         return 1
     if func in ("terminate_pods", "delete_pods", "kill_pods"):
         if args.get("all"):
-            return 10**6  # every matching pod: only a fraction limit of 100% allows it
-        return int(args.get("qty", 1) or 1)
+            return ALL_PODS
+        qty = args.get("qty", 1)
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
+            raise GateRefused("blast-radius", f"action '{activity.get('name')}': cannot count "
+                              f"the pods it takes down (qty={qty!r})")
+        return qty or 1
     return 0
 
 
@@ -93,6 +100,12 @@ def check_blast_radius(resolved: ResolvedPlan) -> None:
         if policy.max_replicas is not None and affected > policy.max_replicas:
             raise GateRefused("blast-radius", f"scenario '{scenario}' takes down {affected} "
                                               f"replicas; the policy allows {policy.max_replicas}")
+        if policy.max_fraction is not None and not replicas:
+            # the pod count is only known once the target is resolved: refuse rather than skip
+            raise GateRefused("blast-radius", f"scenario '{scenario}' takes down "
+                              f"{'every matching pod' if affected >= ALL_PODS else affected}; "
+                              "max_fraction cannot be checked without the replica count of a "
+                              f"{target.type} target")
         if policy.max_fraction is not None and replicas:
             fraction = affected / replicas
             if fraction > policy.max_fraction:

@@ -73,9 +73,11 @@ def revert(entry: ledger.LedgerEntry) -> None:
     if spec.get("kind") == "ctk-activity":
         from chaoslib.activity import run_activity
         from chaoslib.configuration import load_configuration
+        from chaoslib.secret import load_secrets
 
         configuration = load_configuration(dict(spec.get("configuration") or {}))
-        run_activity(dict(spec["activity"]), configuration, {})
+        secrets = load_secrets(dict(spec.get("secrets") or {}), configuration)
+        run_activity(dict(spec["activity"]), configuration, secrets)
         return
     raise ValueError(f"unknown revert kind {spec.get('kind')!r}")
 

@@ -325,3 +325,48 @@ def test_non_finite_numbers_are_refused_everywhere(fuzz_root: Path, source: Path
                 code, out, err = invoke("validate", str(file))
                 assert code == 2, (path, value, out)
                 assert str(file) in err and len(err.splitlines()) == 1, err
+
+
+# ---------------------------------------------------------------- crashes found by fuzzing
+
+DROP = object()
+BASES: dict[str, Path] = {p.name: p for p in (
+    GAMEDAYS / "environments" / "production.yaml", GAMEDAYS / "slos" / "checkout.yaml",
+    GAMEDAYS / "slos" / "checkout-openslo.yaml", EXPERIMENTS / "local-inject-errors.yaml")}
+RATIO = ("spec", "indicator", "spec", "ratioMetric")
+FOUND: list[tuple[str, tuple[Any, ...], Any]] = [
+    # each was a traceback (exit 1) before the fix in chaos_suite/files or cli.py
+    ("production.yaml", ("safety", "allowed_windows", 0, "timezone"), "America"),
+    ("production.yaml", ("safety", "allowed_windows", 0, "timezone"), "a" * 300),
+    ("production.yaml", ("target", "url"), "http://[::1"),
+    ("demo.yaml", ("environment",), "a" * 300),
+    ("demo.yaml", ("slos",), "a" * 300),
+    ("demo.yaml", ("baseline",), 10**400),
+    ("demo.yaml", ("abort", "max_budget_consumed"), "1e999999999999%"),
+    ("checkout.yaml", ("slos", 0, "objective"), math.nan),
+    ("checkout.yaml", ("slos", 0, "x\ny"), 1),
+    ("checkout-openslo.yaml", (*RATIO, "good", "metricSource", "spec"), {}),
+    ("checkout-openslo.yaml", ("metadata", "annotations"), {"chaos-suite/threshold-ms": "abc"}),
+    ("checkout-openslo.yaml", ("metadata", "name"), " "),
+    ("local-inject-errors.yaml", ("configuration", "chaos_suite_admin_url", "key"), DROP),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "value"), FOUND,
+                         ids=[f"{n}:{'.'.join(map(str, p))}"[:60] for n, p, _ in FOUND])
+def test_crashes_found_by_fuzzing_stay_fixed(fuzz_root: Path, name: str,
+                                             path: tuple[Any, ...], value: Any) -> None:
+    doc = demo_plan() if name == "demo.yaml" else load(BASES[name])
+    parent = _at(doc, path[:-1])
+    if value is DROP:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    with workdir(fuzz_root) as folder:
+        file = folder / name
+        write_doc(file, doc)
+        code, out, err = invoke("validate", str(file))
+        assert code == 2, out
+        lines = err.splitlines()
+        assert len(lines) == 1 and str(file) in lines[0], err
+

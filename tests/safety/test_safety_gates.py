@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from gameday_helpers import ROOT, action, cli_command, experiment, write_plan
+from gameday_helpers import ROOT, SLOS, action, cli_command, experiment, write_plan
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXPECT = {"availability": {"max_budget_consumed": "1%"}}
@@ -214,3 +214,56 @@ def test_refused_real_run_leaves_nothing_behind(tmp_path: Path, isolated_state: 
 def _window_is_open_now() -> bool:
     now = datetime.now(UTC)
     return now.weekday() in (0, 1) and now.hour == 0 and now.minute == 0
+
+
+# ---------------------------------------------------------------- bad input in real runs
+
+LONG = "a" * 300
+BAD_COMMANDS: dict[str, tuple[list[str], str]] = {
+    # id: (command line with {placeholders}, text the one error line must hold)
+    "unknown-flag": (["gameday", "run", "{plan}", "--bogus"], "--bogus"),
+    "flag-without-value": (["gameday", "run", "{plan}", "--confirm"], "--confirm"),
+    "unknown-env": (["gameday", "run", "{plan}", "--env", "no-such-env"], "no-such-env"),
+    "missing-plan": (["gameday", "run", "{dir}/nope.yaml"], "nope.yaml"),
+    "reports-under-a-file": (["gameday", "run", "{plan}", "--reports", "/dev/null/x"], "--reports"),
+    "reports-name-too-long": (["gameday", "run", "{plan}", "--reports", f"{{dir}}/{LONG}/x"],
+                              "--reports"),
+    "unknown-slo-flag": (["run", "{exp}", "--slos", "{slos}", "--slo", "nope"], "nope"),
+    "users-not-a-number": (["run", "{exp}", "--slos", "{slos}", "--users", "abc"], "--users"),
+    "users-negative": (["run", "{exp}", "--slos", "{slos}", "--users", "-5"], "users"),
+    "baseline-forever": (["run", "{exp}", "--slos", "{slos}", "--baseline", "forever"],
+                         "baseline"),
+    "max-budget-nan": (["run", "{exp}", "--slos", "{slos}", "--max-budget", "NaN"],
+                       "--max-budget"),
+    "plan-with-nan-objective": (["gameday", "run", "{nan_plan}"], "objective"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_COMMANDS))
+def test_bad_flags_and_files_start_nothing(tmp_path: Path, isolated_state: Path,
+                                           case: str) -> None:
+    """Real runs (no --dry-run) with bad input: exit 2, one line, no run directory, no state."""
+    slos = yaml.safe_load((ROOT / "gamedays" / "slos" / "checkout.yaml").read_text("utf-8"))
+    slos["slos"][0]["objective"] = float("nan")
+    (tmp_path / "nan-slos.yaml").write_text(yaml.safe_dump(slos), encoding="utf-8")
+    plan = gated_plan(tmp_path / "plan", tier="local")
+    nan_plan = yaml.safe_load(plan.read_text(encoding="utf-8"))
+    nan_plan["slos"] = str(tmp_path / "nan-slos.yaml")
+    (tmp_path / "nan-plan.yaml").write_text(yaml.safe_dump(nan_plan), encoding="utf-8")
+    values = {"plan": str(plan), "dir": str(tmp_path), "slos": str(SLOS),
+              "exp": str(ROOT / "experiments" / "local-kill-replica.yaml"),
+              "nan_plan": str(tmp_path / "nan-plan.yaml")}
+    template, expected = BAD_COMMANDS[case]
+    args = [a.format(**values) for a in template]
+    reports = tmp_path / "reports"
+    if "--reports" not in args:  # right after the positional file, before any broken flag
+        at = next(i for i, a in enumerate(args) if "/" in a) + 1
+        args[at:at] = ["--reports", str(reports)]
+    result = cli(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chaos-suite: error: "), result.stderr
+    assert expected in lines[0], lines[0]
+    assert not reports.exists()
+    assert list(isolated_state.rglob("*")) == []
+    assert _processes_mentioning(str(tmp_path)) == []
