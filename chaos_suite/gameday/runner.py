@@ -137,6 +137,12 @@ class _Run:
             self._mark("failed", 4, str(exc))
         except ChaosSuiteError as exc:
             self._mark("failed", exc.exit_code, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug must still end in teardown and a record
+            import traceback
+
+            (self.run_dir / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+            self._mark("failed", 4, f"internal error: {type(exc).__name__}: {exc} "
+                                    f"(traceback in {self.run_dir / 'error.log'})")
         finally:
             with self._ignore_signals():
                 self._teardown(target, load)
@@ -151,7 +157,6 @@ class _Run:
 
     def _start_target(self) -> RunTarget:
         from chaos_suite.gameday.targets import start_for_run
-
 
         target = start_for_run(self.resolved, self.run_id)
         self.target_key = target.key
@@ -351,24 +356,32 @@ class _Run:
     # ------------------------------------------------------------ teardown
 
     def _teardown(self, target: RunTarget | None, load: Any) -> None:
+        """Every step runs even when an earlier one fails: what fails is recorded, and the
+        ledger keeps any revert that could not be done for `chaos-suite recover`."""
         if target is not None and target.client is not None:
-            try:
-                target.client.clear_faults()
-                self.record.event("faults_cleared_at_teardown")
-            except Exception as exc:  # noqa: BLE001 - teardown must go on; the ledger has it
-                self.record.event("error", reason=f"clearing faults at teardown failed: {exc}")
+            self._guarded("clearing faults at teardown", target.client.clear_faults)
         if load is not None:
-            summary = load.stop()
+            summary = self._guarded("stopping the load", load.stop)
             self.record.event("load_stopped", summary=summary)
         if self.prom is not None:
-            self.prom.stop(drain=self.status == "completed")
-            self.record.event("source_stopped", source="prometheus", error=self.prom.error)
-        self._replay_pending()
+            prom = self.prom
+            self._guarded("stopping the prometheus sampler",
+                          lambda: prom.stop(drain=self.status == "completed"))
+            self.record.event("source_stopped", source="prometheus", error=prom.error)
+        self._guarded("replaying pending reverts", self._replay_pending)
         if target is not None:
-            self._save_server_counters(target)
-            target.stop()
+            self._guarded("saving server counters", lambda: self._save_server_counters(target))
+            self._guarded("stopping the target", target.stop)
             self.record.event("target_stopped")
         self.registration.remove()
+
+    def _guarded(self, what: str, step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001 - teardown must go on
+            self.record.event("error", reason=f"{what} failed: {type(exc).__name__}: {exc}")
+            self.out.error(f"{what} failed: {exc}")
+            return None
 
     def _replay_pending(self) -> None:
         from chaos_suite.safety.recover import revert_pending
