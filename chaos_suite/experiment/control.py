@@ -52,27 +52,43 @@ def _reverts_of(module: str) -> dict[str, str]:
     return dict(getattr(mod, "REVERTS", {}) or {})
 
 
+def _declared_revert(module: str, func: str, context: dict[str, Any],
+                     configuration: dict[str, Any] | None, secrets: dict[str, Any] | None
+                     ) -> dict[str, Any] | None:
+    """The revert of a fault action: chaos_suite's own faults declare theirs (`REVERTS` in their
+    module); Kubernetes actions of chaostoolkit-kubernetes are known to chaos_suite's registry."""
+    arguments = dict((context.get("provider") or {}).get("arguments") or {})
+    if module.startswith("chaosk8s"):
+        from chaos_suite.faults.kubernetes import revert_for
+
+        return revert_for(f"{module}.{func}", arguments, configuration, secrets)
+    revert_func = _reverts_of(module).get(func)
+    if revert_func is None:
+        return None
+    revert_args: dict[str, Any] = {}
+    admin = (configuration or {}).get("chaos_suite_admin_url") or arguments.get("admin_url")
+    if admin:
+        revert_args["admin_url"] = admin
+    return {"kind": "python", "module": module, "func": revert_func, "arguments": revert_args}
+
+
 def _ledger_before(context: dict[str, Any], kwargs: dict[str, Any],
-                   configuration: dict[str, Any] | None) -> None:
+                   configuration: dict[str, Any] | None, secrets: dict[str, Any] | None = None
+                   ) -> None:
     """A fault with a declared revert gets its ledger entry before it runs."""
     dirs = [Path(p) for p in kwargs.get("ledger_dirs") or []]
     call = _python_call(context)
     if not dirs or call is None or context.get("type") != "action":
         return
     module, func = call
-    revert_func = _reverts_of(module).get(func)
-    if revert_func is None:
+    revert = _declared_revert(module, func, context, configuration, secrets)
+    if revert is None:
         return
     from chaos_suite.safety import ledger
 
-    arguments = {}
-    admin = (configuration or {}).get("chaos_suite_admin_url")
-    if admin:
-        arguments["admin_url"] = admin
     entry = ledger.new_entry(
         run_id=str(kwargs.get("run_id", "")), scenario=kwargs.get("scenario"), fault=func,
-        target=str(kwargs.get("target_key", "")),
-        revert={"kind": "python", "module": module, "func": revert_func, "arguments": arguments},
+        target=str(kwargs.get("target_key", "")), revert=revert,
         detail={"activity": context.get("name"),
                 "arguments": (context.get("provider") or {}).get("arguments", {})},
     )
@@ -168,11 +184,12 @@ def before_experiment_control(context: dict[str, Any], events_file: str, abort_f
 
 def before_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
                             scenario: str, experiment: dict[str, Any] | None = None,
-                            configuration: dict[str, Any] | None = None, **_: Any) -> None:
+                            configuration: dict[str, Any] | None = None,
+                            secrets: dict[str, Any] | None = None, **_: Any) -> None:
     rollback = _is_rollback(context, experiment)
     if not rollback:
         _check_abort(abort_file)
-        _ledger_before(context, {**_, "scenario": scenario}, configuration)
+        _ledger_before(context, {**_, "scenario": scenario}, configuration, secrets)
     _append(events_file, {
         "t": time.time(), "type": "activity_started", "scenario": scenario,
         "name": context.get("name"), "activity_type": context.get("type"),

@@ -108,12 +108,18 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
         if name not in wanted:
             wanted.append(name)
     run_dir = Path(run_dir)
-    analysis = analyze_run(load_run(run_dir))
+    record = load_run(run_dir)
+    analysis = analyze_run(record)
     server = _server_side(run_dir, analysis)
     written: dict[str, Path] = {}
     for name in wanted:
         path = run_dir / FORMATS[name]
-        text = _renderer(name)(analysis)
+        if name == "html":  # the HTML page also charts the samples
+            from chaos_suite.report.render_html import render_html
+
+            text = render_html(analysis, record.samples)
+        else:
+            text = _renderer(name)(analysis)
         if server and name == "json":
             data = json.loads(text)
             data["server_side"] = server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chaos_suite.report.analysis import RunAnalysis
@@ -12,9 +13,25 @@ from chaos_suite.report.render_markdown import (
     run_facts,
     timeline_rows,
 )
+from chaos_suite.report.series import Sample
 
 
-def _context(analysis: RunAnalysis) -> dict[str, Any]:
+def _charts(analysis: RunAnalysis, samples: Sequence[Sample]) -> dict[str, str]:
+    from chaos_suite.report.chart import burn_chart_svg
+
+    out: dict[str, str] = {}
+    width = int(analysis.plan.peak_window_seconds or 5)
+    for s in analysis.scenarios:
+        if s.windows is None or not s.slos:
+            continue
+        m, f = s.windows.measurement, s.windows.fault
+        out[s.name] = burn_chart_svg(samples, [r.slo for r in s.slos], (m.start, m.end),
+                                     (f.start, f.end), width)
+    return out
+
+
+def _context(analysis: RunAnalysis, samples: Sequence[Sample] = ()) -> dict[str, Any]:
+    charts = _charts(analysis, samples) if samples else {}
     plan = analysis.plan
     outcome, code = headline(analysis)
     abort = None
@@ -35,6 +52,7 @@ def _context(analysis: RunAnalysis) -> dict[str, Any]:
                 "fault": fault_text(s),
                 "hypothesis": s.hypothesis,
                 "rows": [row_cells(result) for result in s.slos],
+                "chart": charts.get(s.name, ""),
             }
             for s in analysis.scenarios
         ],
@@ -47,7 +65,7 @@ def _context(analysis: RunAnalysis) -> dict[str, Any]:
     }
 
 
-def render_html(analysis: RunAnalysis) -> str:
+def render_html(analysis: RunAnalysis, samples: Sequence[Sample] = ()) -> str:
     # jinja2 is imported here so that `chaos-suite report --format json` never pays for it.
     import jinja2
 
@@ -57,4 +75,4 @@ def render_html(analysis: RunAnalysis) -> str:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    return environment.get_template("report.html.j2").render(**_context(analysis))
+    return environment.get_template("report.html.j2").render(**_context(analysis, samples))
