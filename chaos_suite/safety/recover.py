@@ -105,6 +105,10 @@ def revert_pending(root: Path, only_run: str | None = None, skip_live: bool = Tr
         try:
             revert(entry)
         except Exception as exc:  # noqa: BLE001 - report and keep the entry pending
+            if _already_gone(exc):  # e.g. a policy its own rollback entry removed first
+                ledger.clear(entry.id, dirs, how="recover (already reverted)")
+                actions.append(f"{entry.fault} of run {entry.run_id}: already reverted")
+                continue
             actions.append(f"{entry.fault} of run {entry.run_id} on {entry.target}: "
                            f"revert FAILED ({type(exc).__name__}: {exc}); still pending")
             continue
@@ -112,6 +116,11 @@ def revert_pending(root: Path, only_run: str | None = None, skip_live: bool = Tr
         actions.append(f"reverted {entry.fault} of run {entry.run_id} on {entry.target} "
                        f"({_describe(entry.revert)})")
     return actions
+
+
+def _already_gone(exc: Exception) -> bool:
+    """A revert answered 'not found': what it would remove is not there any more."""
+    return getattr(exc, "status", None) == 404 or "(404)" in str(exc)
 
 
 def _describe(spec: dict[str, Any]) -> str:

@@ -83,4 +83,7 @@ def experiment_secrets(experiments: Iterable[dict[str, Any]],
 
 
 def redactor_for(experiments: Iterable[dict[str, Any]]) -> Redactor:
-    return Redactor([*env_secrets(), *experiment_secrets(experiments)])
+    from chaos_suite.faults.kubernetes import kubeconfig_secrets
+
+    # kubeconfig tokens and keys too: chaosk8s actions may echo API errors that quote them
+    return Redactor([*env_secrets(), *experiment_secrets(experiments), *kubeconfig_secrets()])
