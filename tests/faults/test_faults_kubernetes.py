@@ -5,7 +5,6 @@ revert (the way `chaos-suite recover` does) restores the server's state."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,6 @@ from chaos_suite.safety.recover import revert
 NODE = "chaosk8s.node.actions"
 NET = "chaosk8s.networking.actions"
 DEPLOY = "chaosk8s.deployment.actions"
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeK8s]:
-    server = start_fake_k8s(tmp_path / "k8s")
-    point_clients_at(server.kubeconfig, monkeypatch.setenv, monkeypatch.setattr)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def apply(activity: str, arguments: dict[str, Any]) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from gameday_helpers import LOCUSTFILE, ROOT, SLOS, cli_command, run_cli, standing_target
-from support.fake_k8s import FakeK8s, point_clients_at, start_fake_k8s
+from support.fake_k8s import FakeK8s
 
 from chaos_suite.safety import ledger
 from chaos_suite.safety.state import ledger_dir
@@ -24,16 +24,6 @@ from chaos_suite.safety.state import ledger_dir
 pytestmark = pytest.mark.slow
 
 NODE = "chaosk8s.node.actions"
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeK8s]:
-    server = start_fake_k8s(tmp_path / "k8s")
-    point_clients_at(server.kubeconfig, monkeypatch.setenv, monkeypatch.setattr)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
