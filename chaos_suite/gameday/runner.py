@@ -210,11 +210,14 @@ class _Run:
     def _sleep_phase(self, seconds: float, label: str) -> None:
         end = time.monotonic() + seconds
         next_status = time.monotonic() + 5
+        next_health = time.monotonic()
         while (now := time.monotonic()) < end:
             time.sleep(min(0.2, end - now))
-            problem = self._health()
-            if problem:
-                raise InfrastructureError(problem)
+            if time.monotonic() >= next_health:  # at the safeguard's pace, not every tick:
+                next_health += self.plan.safeguard_interval  # it asks the admin API
+                problem = self._health()
+                if problem:
+                    raise InfrastructureError(problem)
             if time.monotonic() >= next_status:
                 self.out.live(label, self.store, self.resolved.used_slos)
                 next_status += 5

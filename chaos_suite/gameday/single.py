@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaos_suite.errors import InputError, ValidationError
+from chaos_suite.files.common import is_file
 from chaos_suite.files.loader import ResolvedPlan, load_slos, resolve_model, select_slos
 from chaos_suite.files.plan import GamedayModel, parse_gameday
 
@@ -18,9 +19,9 @@ def plan_for_single_experiment(*, experiment: Path, slo_file: Path, slo_names: l
                                cooldown: str, max_budget: str | None) -> ResolvedPlan:
     specs = select_slos(load_slos(slo_file), slo_names, str(slo_file))
     locust = locustfile or DEFAULT_LOCUSTFILE
-    if not _is_file(locust):
+    if not is_file(locust):
         raise InputError(f"--load: locustfile '{locust}' not found")
-    if not _is_file(experiment):
+    if not is_file(experiment):
         raise InputError(f"{experiment}: experiment file not found")
     # without --max-budget the expectation is the whole window's budget: only a fault that
     # would exhaust it fails the run (say what you expect to get a sharper verdict)
@@ -53,10 +54,3 @@ def plan_for_single_experiment(*, experiment: Path, slo_file: Path, slo_names: l
 FLAGS = {"load.shape.users": "--users", "load.shape": "--shape", "baseline": "--baseline",
          "cooldown": "--cooldown", "scenarios[0].expect": "--max-budget", "name": "EXPERIMENT",
          "scenarios[0].name": "EXPERIMENT", "environment": "--env"}
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:  # a name too long for the file system is simply not a file
-        return False

@@ -36,7 +36,15 @@ def target_key_before_start(resolved: ResolvedPlan) -> str:
         info = read_target_info(default_state_dir())
         return f"local:{info.admin_url}" if info else ""
     if isinstance(target, HttpTarget):
-        return f"http:{target.url}"
+        return _http_key(target)
+    return _kubernetes_key(target)
+
+
+def _http_key(target: HttpTarget) -> str:
+    return f"http:{target.url}"
+
+
+def _kubernetes_key(target: KubernetesTarget) -> str:
     return f"kubernetes:{target.context or ''}/{target.namespace}"
 
 
@@ -56,25 +64,18 @@ def start_for_run(resolved: ResolvedPlan, run_id: str) -> RunTarget:
         return _local(target, run_id)
     if isinstance(target, HttpTarget):
         _check_reachable(target.url)
-        return RunTarget(target.url, target.admin_url, _noop, None, key=f"http:{target.url}")
+        return RunTarget(target.url, target.admin_url, _noop, None, key=_http_key(target))
     if isinstance(target, KubernetesTarget):
         if not target.url:
             raise PreflightError("kubernetes target: set target.url to the service URL the load "
                                  "is sent to")
         _check_reachable(target.url)
-        return RunTarget(target.url, None, _noop, None,
-                         key=f"kubernetes:{target.context or ''}/{target.namespace}")
+        return RunTarget(target.url, None, _noop, None, key=_kubernetes_key(target))
     raise PreflightError(f"unsupported target type {type(target).__name__}")
 
 
 def _local(target: LocalTarget, run_id: str) -> RunTarget:
-    from chaos_suite.targets.local import (
-        LocalTargetClient,
-        default_state_dir,
-        read_target_info,
-        start_target,
-        stop_target,
-    )
+    from chaos_suite.targets.local import LocalTargetClient, start_target, stop_target
 
     if target.managed:
         state = managed_state_dir(run_id)
@@ -87,18 +88,28 @@ def _local(target: LocalTarget, run_id: str) -> RunTarget:
         return RunTarget(info.url, info.admin_url, stop, LocalTargetClient(info.admin_url),
                          key=f"local-managed:{run_id}", managed_dir=state,
                          pids=[info.supervisor_pid, *info.replica_pids])
-    standing = read_target_info(default_state_dir())
-    if standing is None:
-        raise PreflightError("no standing local target: start one with `chaos-suite target up "
-                             "--detach` or set target.managed: true")
-    client = LocalTargetClient(standing.admin_url)
-    try:
-        client.status()
-    except Exception as exc:  # noqa: BLE001 - any failure here means unreachable
-        raise PreflightError(f"standing local target at {standing.admin_url} unreachable: {exc}"
-                             ) from None
+    standing, client, _ = _standing_target()
     return RunTarget(standing.url, standing.admin_url, _noop, client,
                      key=f"local:{standing.admin_url}")
+
+
+def _standing_target() -> tuple[Any, Any, dict[str, Any]]:
+    """The standing local target (`chaos-suite target up`): its info, an admin client and its
+    status; not running or not answering is a preflight error (nothing was injected)."""
+    from chaos_suite.targets.local import LocalTargetClient, default_state_dir, read_target_info
+
+    info = read_target_info(default_state_dir())
+    if info is None:
+        raise PreflightError("no standing local target: start one with `chaos-suite target up "
+                             "--detach` or set target.managed: true")
+    client = LocalTargetClient(info.admin_url)
+    try:
+        status = client.status()
+    except Exception as exc:  # noqa: BLE001 - any failure here means unreachable
+        client.close()
+        raise PreflightError(f"standing local target at {info.admin_url} unreachable: {exc}"
+                             ) from None
+    return info, client, status
 
 
 def _check_reachable(url: str) -> None:
@@ -117,18 +128,8 @@ def describe_target(resolved: ResolvedPlan) -> str:
         if target.managed:
             return (f"a new embedded local target, {target.replicas} replicas, restart delay "
                     f"{target.restart_delay:g} s (started and stopped by the run)")
-        from chaos_suite.targets.local import LocalTargetClient, default_state_dir, read_target_info
-
-        info = read_target_info(default_state_dir())
-        if info is None:
-            raise PreflightError("no standing local target: start one with `chaos-suite target up "
-                                 "--detach` or set target.managed: true")
-        try:
-            with LocalTargetClient(info.admin_url) as client:
-                status = client.status()
-        except Exception as exc:  # noqa: BLE001 - any failure means unreachable
-            raise PreflightError(f"standing local target at {info.admin_url} unreachable: {exc}"
-                                 ) from None
+        info, client, status = _standing_target()
+        client.close()
         return (f"the standing local target at {info.url} ({status.get('replicas_alive')} "
                 f"replicas alive, fault active: {status.get('fault', {}).get('active')})")
     if isinstance(target, HttpTarget):
