@@ -89,6 +89,26 @@ def events(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def latest_run_dir(reports: Path) -> Path | None:
+    """The newest run directory under a --reports folder, if a run has created one."""
+    dirs = sorted(p for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
+    return dirs[-1] if dirs else None
+
+
+def wait_for_event(reports: Path, kind: str, timeout_s: float = 60
+                   ) -> tuple[Path, dict[str, Any]]:
+    """Poll a live run's record until an event of `kind` appears: (run dir, event)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run_dir = latest_run_dir(reports)
+        if run_dir is not None and (run_dir / "events.jsonl").is_file():
+            for event in events(run_dir):
+                if event["type"] == kind:
+                    return run_dir, event
+        time.sleep(0.1)
+    raise AssertionError(f"no {kind} event within {timeout_s} s")
+
+
 def run_pids(run_dir: Path) -> list[int]:
     """Every process the run started: target supervisor + replicas, the Locust process."""
     pids: list[int] = []

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,22 +18,11 @@ from gameday_helpers import (
     experiment,
     only_run_dir,
     run_pids,
+    wait_for_event,
     write_plan,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for_event(reports: Path, kind: str, timeout_s: float = 60) -> tuple[Path, dict[str, object]]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        dirs = [p for p in reports.iterdir() if p.is_dir()] if reports.is_dir() else []
-        if dirs and (dirs[0] / "events.jsonl").is_file():
-            for event in events(dirs[0]):
-                if event["type"] == kind:
-                    return dirs[0], event
-        time.sleep(0.2)
-    raise AssertionError(f"no {kind} event within {timeout_s} s")
 
 
 def long_errors_plan(folder: Path) -> Path:

@@ -20,6 +20,7 @@ from gameday_helpers import (
     only_run_dir,
     run_cli,
     standing_target,
+    wait_for_event,
 )
 from support.prometheus_server import start_prometheus
 
@@ -92,14 +93,7 @@ def test_prometheus_lost_mid_run_is_exit_4_with_rollbacks(
     proc = subprocess.Popen(cli_command("gameday", "run", str(plan), "--reports", str(tmp_path / "r")),
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        import time
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            dirs = list((tmp_path / "r").glob("*/events.jsonl")) if (tmp_path / "r").exists() else []
-            if dirs and any(e["type"] == "fault_injected" for e in events(dirs[0].parent)):
-                break
-            time.sleep(0.2)
+        wait_for_event(tmp_path / "r", "fault_injected")
         prom.stop()
         out, err = proc.communicate(timeout=90)
     finally:

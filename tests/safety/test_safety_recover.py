@@ -22,8 +22,10 @@ from gameday_helpers import (
     cli_command,
     events,
     experiment,
+    latest_run_dir,
     run_cli,
     standing_target,
+    wait_for_event,
     write_plan,
 )
 
@@ -59,20 +61,8 @@ def start_run(plan: Path, reports: Path) -> subprocess.Popen[str]:
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def run_dir_of(reports: Path) -> Path | None:
-    dirs = sorted(p for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
-    return dirs[-1] if dirs else None
-
-
-def wait_injected(reports: Path, timeout_s: float = 40) -> Path:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        run_dir = run_dir_of(reports)
-        if run_dir and (run_dir / "events.jsonl").exists() and any(
-                e["type"] == "fault_injected" for e in events(run_dir)):
-            return run_dir
-        time.sleep(0.1)
-    raise AssertionError("the fault was never injected")
+def wait_injected(reports: Path) -> Path:
+    return wait_for_event(reports, "fault_injected", timeout_s=40)[0]
 
 
 def locust_pid(run_dir: Path) -> int | None:
@@ -99,7 +89,7 @@ def test_sigkill_at_random_moments_then_recover(standing: dict[str, Any], tmp_pa
         finally:
             if proc.poll() is None:
                 proc.kill()
-        run_dir = run_dir_of(reports)
+        run_dir = latest_run_dir(reports)
         was_injected = bool(run_dir and any(e["type"] == "fault_injected" for e in events(run_dir)))
         if was_injected:
             injected_rounds += 1
