@@ -83,14 +83,14 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _server_side(run_dir: Path, analysis: Any) -> list[dict[str, Any]]:
+def _server_side(run_dir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
     """Client vs server comparison when the run saved the local target's counters."""
     from chaos_suite.report.truth import compare, load_server_rows
 
     rows = load_server_rows(run_dir)
     if rows is None:
         return []
-    return compare(json.loads(_renderer("json")(analysis)), rows)
+    return compare(report, rows)
 
 
 def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) -> dict[str, Path]:
@@ -110,7 +110,10 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
     run_dir = Path(run_dir)
     record = load_run(run_dir)
     analysis = analyze_run(record)
-    server = _server_side(run_dir, analysis)
+    from chaos_suite.report.render_json import report_dict
+
+    report = report_dict(analysis)
+    server = _server_side(run_dir, report)
     written: dict[str, Path] = {}
     for name in wanted:
         path = run_dir / FORMATS[name]
@@ -121,9 +124,7 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
         else:
             text = _renderer(name)(analysis)
         if server and name == "json":
-            data = json.loads(text)
-            data["server_side"] = server
-            text = json.dumps(data, indent=2) + "\n"
+            text = json.dumps({**report, "server_side": server}, indent=2, allow_nan=False) + "\n"
         elif server and name == "md":
             from chaos_suite.report.truth import markdown_section
 
