@@ -72,7 +72,7 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
         raise PreflightError(f"target {key} has pending reverts from a crashed run: {faults}; "
                              "run `chaos-suite recover` or pass --recover")
     if pending:
-        for line in revert_pending(state_root(), skip_live=True):
+        for line in revert_pending(state_root()):
             out.step(line)
     run_id = run_id_for(resolved.plan.name)
     run_dir = reports_dir / run_id
@@ -390,7 +390,7 @@ class _Run:
         from chaos_suite.safety.recover import revert_pending
         from chaos_suite.safety.state import state_root
 
-        for line in revert_pending(state_root(), only_run=self.run_id, skip_live=False):
+        for line in revert_pending(state_root(), own_run=self.run_id):
             self.record.event("ledger_replayed", detail=line)
             self.out.step(line)
 

@@ -87,18 +87,20 @@ def _target_gone(entry: ledger.LedgerEntry) -> bool:
     return entry.target.startswith("local-managed:")
 
 
-def revert_pending(root: Path, only_run: str | None = None, skip_live: bool = True
-                   ) -> list[str]:
+def revert_pending(root: Path, own_run: str | None = None) -> list[str]:
+    """Replay pending reverts. `recover` passes no `own_run`: runs still alive are left alone
+    and a dead run's managed target is gone with it. A run tearing itself down passes its id:
+    only its own entries, and its managed target is still up to be reverted."""
     actions: list[str] = []
-    live = _live_run_ids(root) if skip_live else set()
+    live = _live_run_ids(root) if own_run is None else set()
     for entry in ledger.pending(ledger_dir(root)):
-        if only_run is not None and entry.run_id != only_run:
+        if own_run is not None and entry.run_id != own_run:
             continue
         if entry.run_id in live:
             actions.append(f"{entry.fault} of run {entry.run_id}: run still active; left alone")
             continue
         dirs = [Path(d) for d in entry.dirs] or [ledger_dir(root)]
-        if skip_live and _target_gone(entry):
+        if own_run is None and _target_gone(entry):
             ledger.clear(entry.id, dirs, how="managed target stopped")
             actions.append(f"{entry.fault} of run {entry.run_id}: its managed target is stopped")
             continue
