@@ -74,7 +74,7 @@ class RunRecordWriter:
         return entry
 
     def sample(self, sample: dict[str, Any]) -> None:
-        line = json.dumps(sample)
+        line = json.dumps(self._clean(sample))
         with self._lock:
             if self._samples.closed:
                 return
@@ -93,13 +93,16 @@ class RunRecordWriter:
 def append_note(run_dir: Path, text: str, author: str | None = None) -> str:
     """A facilitator's observation, timestamped; works on live and finished runs."""
     from chaos_suite.errors import InputError
+    from chaos_suite.safety.redact import redactor_for
 
     if not (run_dir / PLAN).is_file():
         raise InputError(f"{run_dir}: not a run directory (no {PLAN})")
     if not text.strip():
         raise InputError("note text is empty")
     now = time.time()
-    entry = {"t": now, "text": text, "author": author or _user()}
+    # a note pasted from a terminal may quote a credential; the run's own experiments are not
+    # at hand here, the environment's and the kubeconfig's secrets are
+    entry = redactor_for(())({"t": now, "text": text, "author": author or _user()})
     with open(run_dir / NOTES, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry) + "\n")
         handle.flush()

@@ -171,7 +171,8 @@ class _Run:
         from chaos_suite.load.runner import LoadProcess
 
         config = load_config_for(self.resolved, url, self.run_dir)
-        load = LoadProcess(config, self._on_sample, log_path=self.run_dir / "locust.log")
+        load = LoadProcess(config, self._on_sample, log_path=self.run_dir / "locust.log",
+                           redact=self.redact.text)
         load.start()
         self.registration.update(locust_pgid=load.pid)
         self.record.event("load_started", pid=load.pid, locustfile=str(self.resolved.locustfile))

@@ -5,6 +5,10 @@ group (so ``recover`` can kill it by pgid), feeds it the config on stdin, and a 
 turns its stdout JSON lines into ``on_sample`` calls (one per second bucket, see
 ``chaos_suite.load.buckets`` for the format). The child polls its parent pid and stops by itself
 if the runner dies, so no Locust outlives a killed run.
+
+The worker opens no log file of its own: its stderr (Locust's log, the locustfile's prints)
+comes back through a pipe and the runner writes it to the log, each line through ``redact``
+first, since a locustfile may print or log the secrets it reads from the environment.
 """
 
 from __future__ import annotations
@@ -47,11 +51,17 @@ class LoadProcess:
         config: Mapping[str, Any],
         on_sample: Callable[[dict[str, Any]], None],
         log_path: Path | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         # Validate here, in the caller's process: a bad plan fails before anything is spawned.
         self.config: LoadConfig = parse_config(config)
         self._on_sample = on_sample
-        self._log_path = log_path
+        # the config's log_file is honoured here, by the runner, so that it is redacted too
+        log_file = self.config.log_file
+        self._log_path = log_path or (Path(log_file) if log_file else None)
+        self._redact: Callable[[str], str] = redact or str
+        self._log: IO[bytes] | None = None
+        self._log_lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._err_reader: threading.Thread | None = None
@@ -78,7 +88,7 @@ class LoadProcess:
 
     @property
     def stderr_tail(self) -> list[str]:
-        """The last lines the worker wrote to stderr (empty when ``log_path`` is used)."""
+        """The last lines the worker wrote to stderr, redacted."""
         return list(self._stderr_tail)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -90,23 +100,22 @@ class LoadProcess:
         """
         if self._proc is not None:
             raise RuntimeError("LoadProcess.start() called twice")
-        blob = {**self.config.to_json(), "parent_pid": os.getpid()}
-        stderr: IO[bytes] | int = subprocess.PIPE
+        blob = {**self.config.to_json(), "log_file": None, "parent_pid": os.getpid()}
         if self._log_path is not None:
             self._log_path.parent.mkdir(parents=True, exist_ok=True)
-            stderr = open(self._log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+            self._log = open(self._log_path, "ab")  # noqa: SIM115 - closed in _finish
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "chaos_suite.load.worker", "-"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=stderr,
+                stderr=subprocess.PIPE,
                 start_new_session=True,  # own process group: pgid == pid
                 close_fds=True,
             )
-        finally:
-            if not isinstance(stderr, int):
-                stderr.close()
+        except BaseException:
+            self._close_log()
+            raise
         self._start_readers()
         assert self._proc.stdin is not None
         try:
@@ -122,11 +131,10 @@ class LoadProcess:
             target=self._read_stdout, name=f"load-reader-{self._proc.pid}", daemon=True
         )
         self._reader.start()
-        if self._proc.stderr is not None:
-            self._err_reader = threading.Thread(
-                target=self._read_stderr, name=f"load-stderr-{self._proc.pid}", daemon=True
-            )
-            self._err_reader.start()
+        self._err_reader = threading.Thread(
+            target=self._read_stderr, name=f"load-stderr-{self._proc.pid}", daemon=True
+        )
+        self._err_reader.start()
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -187,6 +195,7 @@ class LoadProcess:
         for thread in (self._reader, self._err_reader):
             if thread is not None:
                 thread.join(wait_s)
+        self._close_log()
         if self._done is not None:
             summary = {**self._done, "returncode": rc}
         else:
@@ -238,9 +247,10 @@ class LoadProcess:
         try:
             msg = json.loads(raw)
         except ValueError:
-            log.warning("load worker wrote a non-JSON line: %r", raw[:200])
-            return
+            msg = None
         if not isinstance(msg, dict):
+            # not the protocol (user code writing to the protocol's fd): keep it, in the log
+            self._log_line(raw)
             return
         kind = msg.get("type")
         if kind is None:
@@ -255,27 +265,35 @@ class LoadProcess:
         elif kind == "done":
             self._done = msg
         elif kind == "error":
-            self._error = str(msg.get("message"))
+            self._error = self._redact(str(msg.get("message")))
 
     def _read_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
         for raw in self._proc.stderr:
-            self._stderr_tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            self._log_line(raw)
+
+    def _log_line(self, raw: bytes) -> None:
+        """One line of the worker's output, redacted, into the tail and the log file."""
+        line = self._redact(raw.decode("utf-8", "replace").rstrip("\n"))
+        self._stderr_tail.append(line)
+        with self._log_lock:
+            if self._log is not None:
+                self._log.write(line.encode("utf-8") + b"\n")
+                self._log.flush()
+
+    def _close_log(self) -> None:
+        with self._log_lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
     def _failure_message(self) -> str:
         if self._error:
             return self._error
-        tail = self.stderr_tail or self._log_tail()
+        tail = self.stderr_tail
         rc = self._proc.returncode if self._proc is not None else None
         last = next((line for line in reversed(tail) if line.strip()), "")
         return f"exit code {rc}; {last}" if last else f"exit code {rc}"
-
-    def _log_tail(self) -> list[str]:
-        if self._log_path is None or not self._log_path.exists():
-            return []
-        with open(self._log_path, "rb") as fh:
-            fh.seek(max(fh.seek(0, os.SEEK_END) - 4096, 0))
-            return fh.read().decode("utf-8", "replace").splitlines()
 
     # -- context manager --------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import locust  # must be the first real import: gevent monkey-patching (DESIGN Â
 
 # isort: on
 
+import io
 import json
 import logging
 import os
@@ -74,6 +75,10 @@ def _take_stdout() -> TextIO:
     """Keep fd 1 for the protocol and point fd 1 at stderr for everything else."""
     proto_fd = os.dup(1)
     os.dup2(2, 1)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # whole lines: a print flushed in blocks could be split by a stderr line in between,
+        # and the runner redacts line by line
+        sys.stdout.reconfigure(line_buffering=True)
     return os.fdopen(proto_fd, "w", encoding="utf-8")
 
 

@@ -1,13 +1,16 @@
 """Secrets never reach a log, journal, run record or report: every string written by a run is
 scrubbed of known secret values (CTK secrets of the experiments, secret-looking environment
-variables, and values read from secret files)."""
+variables, and values read from secret files), in every form a value takes in those files."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSW(OR)?D|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH)",
@@ -15,23 +18,54 @@ SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSW(OR)?D|API_?KEY|PRIVATE_?KEY|CREDE
 MIN_LEN = 4  # shorter values would mask innocent text everywhere
 
 
+def _repr_body(value: str, quote_char: str) -> str:
+    # repr() escapes char by char, but picks the quote itself; both styles occur in logs
+    return "".join("\\" + ch if ch == quote_char else repr(ch)[1:-1] for ch in value)
+
+
+def encodings(value: str) -> set[str]:
+    """The forms `value` takes in what a run writes: as is, inside a JSON string (ASCII-escaped
+    or not), inside a Python repr (either quote style), shell-quoted, URL-encoded."""
+    return {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        _repr_body(value, "'"),
+        _repr_body(value, '"'),
+        shlex.quote(value),
+        value.replace("'", "'\"'\"'"),  # shlex.quote's body, inside a longer quoted word
+        quote(value),
+        quote(value, safe=""),
+        quote_plus(value),
+    }
+
+
 class Redactor:
     def __init__(self, values: Iterable[str] = ()) -> None:
-        # longest first, so a secret containing another is masked whole
-        self._values = sorted({v for v in values if isinstance(v, str) and len(v) >= MIN_LEN},
-                              key=len, reverse=True)
+        secrets = {v for v in values if isinstance(v, str) and len(v) >= MIN_LEN}
+        # line-by-line streams (worker logs) never see a multi-line secret whole
+        secrets |= {line for v in secrets for line in v.splitlines() if len(line) >= MIN_LEN}
+        # longest first, so a secret (or form) containing another is masked whole
+        self._forms = sorted({form for v in secrets for form in encodings(v)},
+                             key=lambda form: (-len(form), form))
 
     def __bool__(self) -> bool:
-        return bool(self._values)
+        return bool(self._forms)
 
     def text(self, value: str) -> str:
-        for secret in self._values:
-            if secret in value:
-                value = value.replace(secret, MASK)
+        # again until nothing matches: a mask next to text (or to another mask) can complete a
+        # form; each replacement shortens the text (forms are longer than MASK), so this ends
+        changed = True
+        while changed:
+            changed = False
+            for form in self._forms:
+                if form in value:
+                    value = value.replace(form, MASK)
+                    changed = True
         return value
 
     def __call__(self, obj: Any) -> Any:
-        if not self._values:
+        if not self._forms:
             return obj
         if isinstance(obj, str):
             return self.text(obj)
