@@ -11,7 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 MODULE = "chaos_suite.experiment.control"
 
@@ -72,13 +72,42 @@ def _declared_revert(module: str, func: str, context: dict[str, Any],
     return {"kind": "python", "module": module, "func": revert_func, "arguments": revert_args}
 
 
+EXTENSION = "chaos-suite"
+
+
+def run_extension(run_id: str) -> dict[str, Any]:
+    """The experiment extension through which the control tells the runner why it refused a
+    step. chaoslib swallows every exception of a control but InterruptExecution and keeps no
+    message of that one, while the journal shares this dict with the running experiment."""
+    return {"name": EXTENSION, "run_id": run_id, "refused": []}
+
+
+def refusals(journal: dict[str, Any]) -> list[str]:
+    """The reasons the control refused a step in this journal's run (empty: none)."""
+    for ext in (journal.get("experiment") or {}).get("extensions") or []:
+        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
+            return [str(r) for r in ext.get("refused") or []]
+    return []
+
+
+def _refuse(experiment: dict[str, Any] | None, reason: str) -> NoReturn:
+    """Stop the run before the step: fail closed. The reason goes where the runner reads it."""
+    from chaoslib.exceptions import InterruptExecution
+
+    for ext in (experiment or {}).get("extensions") or []:
+        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
+            ext.setdefault("refused", []).append(reason)
+    raise InterruptExecution(f"chaos-suite: {reason}")
+
+
 def _ledger_before(context: dict[str, Any], kwargs: dict[str, Any],
                    configuration: dict[str, Any] | None, secrets: dict[str, Any] | None = None
                    ) -> None:
-    """A fault with a declared revert gets its ledger entry before it runs."""
+    """A step that calls a fault function with a declared revert (as an action or as a probe:
+    the type does not change what it does) gets its ledger entry before it runs."""
     dirs = [Path(p) for p in kwargs.get("ledger_dirs") or []]
     call = _python_call(context)
-    if not dirs or call is None or context.get("type") != "action":
+    if not dirs or call is None:
         return
     module, func = call
     revert = _declared_revert(module, func, context, configuration, secrets)
@@ -189,7 +218,11 @@ def before_activity_control(context: dict[str, Any], events_file: str, abort_fil
     rollback = _is_rollback(context, experiment)
     if not rollback:
         _check_abort(abort_file)
-        _ledger_before(context, {**_, "scenario": scenario}, configuration, secrets)
+        try:
+            _ledger_before(context, {**_, "scenario": scenario}, configuration, secrets)
+        except Exception as exc:  # noqa: BLE001 - no revert on record: the step must not run
+            _refuse(experiment, f"step '{context.get('name')}' not run: its revert could not "
+                                f"be recorded ({type(exc).__name__}: {exc})")
     _append(events_file, {
         "t": time.time(), "type": "activity_started", "scenario": scenario,
         "name": context.get("name"), "activity_type": context.get("type"),
@@ -214,7 +247,11 @@ def before_method_control(context: dict[str, Any], events_file: str, abort_file:
                           scenario: str, experiment: dict[str, Any] | None = None,
                           **_: Any) -> None:
     _check_abort(abort_file)
-    _ledger_rollbacks(experiment, {**_, "scenario": scenario})
+    try:
+        _ledger_rollbacks(experiment, {**_, "scenario": scenario})
+    except Exception as exc:  # noqa: BLE001 - rollbacks not on record: run no method step
+        _refuse(experiment, f"method not run: the experiment's rollbacks could not be "
+                            f"recorded ({type(exc).__name__}: {exc})")
     _append(events_file, {"t": time.time(), "type": "method_started", "scenario": scenario})
 
 

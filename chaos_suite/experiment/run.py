@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos_suite.experiment.control import control_block
+from chaos_suite.experiment.control import control_block, refusals, run_extension
 from chaos_suite.experiment.hypothesis import hypothesis_for
 from chaos_suite.experiment.probes import SAMPLES_KEY
 from chaos_suite.files.slo_file import SLOSpec
@@ -29,6 +29,7 @@ class ScenarioResult:
     deviated: bool
     steady_state_met_before: bool | None
     steady_state_met_after: bool | None
+    refused: tuple[str, ...] = ()  # steps the control stopped because their revert was not on record
 
 
 def prepare_experiment(experiment: dict[str, Any], *, slos: list[SLOSpec], samples_file: Path,
@@ -51,6 +52,7 @@ def prepare_experiment(experiment: dict[str, Any], *, slos: list[SLOSpec], sampl
     if admin_url:
         config[ADMIN_KEY] = admin_url
     exp["configuration"] = config
+    exp["extensions"] = [*exp.get("extensions", []), run_extension(run_id)]
     exp["controls"] = [*exp.get("controls", []), control_block(
         events_file, abort_file, scenario, run_id=run_id, ledger_dirs=ledger_dirs,
         target_key=target_key)]
@@ -58,12 +60,15 @@ def prepare_experiment(experiment: dict[str, Any], *, slos: list[SLOSpec], sampl
 
 
 @contextmanager
-def _scenario_env(events_file: Path, scenario: str, admin_url: str | None) -> Iterator[None]:
-    # fault providers append fault_injected/cleared to this file; set only for this scenario
-    saved = {k: os.environ.get(k) for k in
-             ("CHAOS_SUITE_EVENTS_FILE", "CHAOS_SUITE_SCENARIO", "CHAOS_SUITE_ADMIN_URL")}
+def _scenario_env(events_file: Path, scenario: str, admin_url: str | None,
+                  run_id: str = "") -> Iterator[None]:
+    # fault providers append fault_injected/cleared to this file and tag their changes with the
+    # run id; set only for this scenario
+    saved = {k: os.environ.get(k) for k in ("CHAOS_SUITE_EVENTS_FILE", "CHAOS_SUITE_SCENARIO",
+                                            "CHAOS_SUITE_ADMIN_URL", "CHAOS_SUITE_RUN_ID")}
     os.environ["CHAOS_SUITE_EVENTS_FILE"] = str(events_file)
     os.environ["CHAOS_SUITE_SCENARIO"] = scenario
+    os.environ["CHAOS_SUITE_RUN_ID"] = run_id
     if admin_url:
         os.environ["CHAOS_SUITE_ADMIN_URL"] = admin_url
     try:
@@ -74,6 +79,14 @@ def _scenario_env(events_file: Path, scenario: str, admin_url: str | None) -> It
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class _QuietFileHandler(logging.FileHandler):
+    """A log line that cannot be written (a full disk) is lost quietly: logging's default
+    prints a traceback to the user's terminal, and the run record already says why."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        return None
 
 
 class _RedactingFormatter(logging.Formatter):
@@ -89,7 +102,7 @@ class _RedactingFormatter(logging.Formatter):
 @contextmanager
 def _ctk_log_to(path: Path, redact: Callable[[Any], Any] | None = None) -> Iterator[None]:
     logger = logging.getLogger("chaostoolkit")
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _QuietFileHandler(path, encoding="utf-8")
     handler.setFormatter(_RedactingFormatter(redact))
     saved = (logger.level, logger.propagate)
     logger.addHandler(handler)
@@ -106,10 +119,11 @@ def _ctk_log_to(path: Path, redact: Callable[[Any], Any] | None = None) -> Itera
 
 def run_prepared(experiment: dict[str, Any], *, events_file: Path, scenario: str,
                  admin_url: str | None, log_file: Path,
-                 redact: Callable[[Any], Any] | None = None) -> ScenarioResult:
+                 redact: Callable[[Any], Any] | None = None, run_id: str = "") -> ScenarioResult:
     from chaoslib.experiment import run_experiment
 
-    with _scenario_env(events_file, scenario, admin_url), _ctk_log_to(log_file, redact):
+    with _scenario_env(events_file, scenario, admin_url, run_id), \
+            _ctk_log_to(log_file, redact):
         journal = run_experiment(experiment, settings=copy.deepcopy(SETTINGS))
     return summarize(journal)
 
@@ -124,4 +138,5 @@ def summarize(journal: dict[str, Any]) -> ScenarioResult:
     # CTK reports deviated=false when the hypothesis failed *before* the method (DESIGN §7)
     deviated = bool(journal.get("deviated")) or before is False or after is False
     return ScenarioResult(journal=journal, status=status, deviated=deviated,
-                          steady_state_met_before=before, steady_state_met_after=after)
+                          steady_state_met_before=before, steady_state_met_after=after,
+                          refused=tuple(refusals(journal)))

@@ -67,7 +67,7 @@ def _call(func: str, admin_url: str | None, configuration: dict[str, Any] | None
           op: Callable[[LocalTargetClient], T]) -> T:
     url = _admin_url(admin_url, configuration)
     try:
-        with LocalTargetClient(url) as client:
+        with LocalTargetClient(url, run_id=os.environ.get("CHAOS_SUITE_RUN_ID")) as client:
             return op(client)
     except ChaosSuiteError as exc:
         _fail(f"{func}: {exc}")

@@ -5,6 +5,7 @@ The runner owns process lifetimes: whatever it started (managed target, Locust) 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,14 @@ class Outcome:
 
 # consecutive failed health checks of a local target's admin API before the run stops (exit 4)
 ADMIN_FAILURES_BEFORE_ERROR = 3
+# Locust emits one sample a second, empty seconds included: a longer silence is a stall. A
+# short one is recorded (its seconds have no data and the report says so); a long one ends the
+# run with rollbacks, since the fault would go on unmeasured.
+LOAD_GAP_S = 2.5
+LOAD_STALL_ABORT_S = 8.0
+# kept free in the run directory and released when the run ends, so that a full disk still
+# leaves room for the record of why the run ended
+RESERVE_BYTES = 256 * 1024
 
 
 class OperatorAbort(KeyboardInterrupt):
@@ -52,31 +61,73 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
 
     out = console or Console()
     from chaos_suite.gameday.prom_sampler import preflight, prometheus_slos
+    from chaos_suite.gameday.targets import target_key_before_start
+    from chaos_suite.safety import lease
 
-    figures = check_gates(resolved, confirm=confirm)
-    preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
+    key = target_key_before_start(resolved)
     if dry_run:
         from chaos_suite.gameday.targets import describe_target
 
+        if key:  # the lease first: "in use by run X" says more than what that run changed
+            lease.check_free(key)
+        figures = check_gates(resolved, confirm=confirm)
+        preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
         figures.insert(0, f"target: {describe_target(resolved)}")
         out.print_plan(resolved, estimate_duration_s(resolved), figures)
         return Outcome(0, None, "dry-run")
-    from chaos_suite.gameday.targets import target_key_before_start
+    run_id = run_id_for(resolved.plan.name)
+    run_dir = reports_dir / run_id
+    held = _take_lease(key, run_id, run_dir) if key else None
+    try:
+        check_gates(resolved, confirm=confirm, recover_first=recover_first)
+        preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
+        _check_ledger_room(reports_dir)
+        if recover_first:
+            _recover_target(resolved, key, out)
+        try:
+            run = _Run(resolved, run_dir, run_id, out)
+        except OSError as exc:
+            raise PreflightError(f"cannot create the run record {run_dir}: "
+                                 f"{exc.strerror or exc}; nothing was started") from None
+        return run.execute()
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _take_lease(key: str, run_id: str, run_dir: Path) -> Any:
+    from chaos_suite.safety import lease
+
+    try:
+        return lease.acquire(key, run_id=run_id, run_dir=run_dir)
+    except OSError as exc:
+        raise PreflightError(f"cannot take the lease on target {key} in the state directory: "
+                             f"{exc.strerror or exc}; nothing was started") from None
+
+
+def _check_ledger_room(reports_dir: Path) -> None:
+    """Fail closed before anything starts: a fault goes in only after its revert is on record
+    in both ledgers, so both must take durable writes and have room."""
+    from chaos_suite.safety.ledger import LedgerUnavailable, check_writable
+    from chaos_suite.safety.state import ledger_dir
+
+    try:
+        check_writable([reports_dir, ledger_dir()])
+    except LedgerUnavailable as exc:
+        raise PreflightError(f"{exc}; nothing was started") from None
+
+
+def _recover_target(resolved: ResolvedPlan, key: str, out: Console) -> None:
+    """--recover: replay what a crashed run left on this target, then check it as a run
+    without --recover would have been checked."""
+    from chaos_suite.safety.gates import check_target_clean
     from chaos_suite.safety.recover import pending_for_target, revert_pending
     from chaos_suite.safety.state import state_root
 
-    key = target_key_before_start(resolved)
-    pending = pending_for_target(key) if key else []
-    if pending and not recover_first:
-        faults = ", ".join(f"{e.fault} (run {e.run_id})" for e in pending)
-        raise PreflightError(f"target {key} has pending reverts from a crashed run: {faults}; "
-                             "run `chaos-suite recover` or pass --recover")
-    if pending:
+    if key and pending_for_target(key):
         for line in revert_pending(state_root()):
             out.step(line)
-    run_id = run_id_for(resolved.plan.name)
-    run_dir = reports_dir / run_id
-    return _Run(resolved, run_dir, run_id, out).execute()
+    check_target_clean(resolved)
 
 
 class _Run:
@@ -99,12 +150,17 @@ class _Run:
         self.ledger_dirs = [run_dir / "ledger", ledger_dir()]
         mark_run_ledger(self.ledger_dirs[0])
         self.registration = RunRegistration(run_id, run_dir)
+        self.reserve = run_dir / ".reserve"
+        self.reserve.write_bytes(b"\0" * RESERVE_BYTES)
+        self.last_load_sample: float | None = None  # monotonic arrival of the last load sample
+        self.fault_generation: int | None = None  # the target's fault generation last seen
         self.target_key = ""
         self.load: Any = None
         self.prom: Any = None
         self.target: RunTarget | None = None
         self.admin_failures = 0
         self.infra_error: str | None = None
+        self.abort_reason: str | None = None
         self.status = "completed"
         self.exit_code = 0
         self.reason: str | None = None
@@ -137,6 +193,9 @@ class _Run:
             self._mark("failed", 4, str(exc))
         except ChaosSuiteError as exc:
             self._mark("failed", exc.exit_code, str(exc))
+        except OSError as exc:  # a full disk, a folder gone read-only: the record cannot grow
+            self._mark("failed", 4, f"cannot write {exc.filename or 'the run record'}: "
+                                    f"{exc.strerror or exc}")
         except Exception as exc:  # noqa: BLE001 - a bug must still end in teardown and a record
             import traceback
 
@@ -150,8 +209,14 @@ class _Run:
 
     def _mark(self, status: str, code: int, reason: str) -> None:
         self.status, self.exit_code, self.reason = status, code, reason
-        self.record.event("abort" if status == "aborted" else "error", reason=reason)
         self.out.error(reason)
+        self._release_reserve()
+        self._guarded("recording the end", lambda: self.record.event(
+            "abort" if status == "aborted" else "error", reason=reason))
+
+    def _release_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            self.reserve.unlink()
 
     # ------------------------------------------------------------ phases
 
@@ -162,6 +227,8 @@ class _Run:
         self.target_key = target.key
         if target.managed_dir is not None:
             self.registration.update(managed_target_dir=str(target.managed_dir))
+        if target.client is not None:
+            self.fault_generation = _fault_state(target.client.status())[0]
         self.record.event("target_ready", url=target.url, admin_url=target.admin_url,
                           pids=target.pids)
         self.out.step(f"target ready at {target.url}")
@@ -180,6 +247,14 @@ class _Run:
         return load
 
     def _on_sample(self, sample: dict[str, Any]) -> None:
+        """A load sample (reader thread): also watched for gaps, which mean a stalled Locust."""
+        now = time.monotonic()
+        last, self.last_load_sample = self.last_load_sample, now
+        if last is not None and now - last > LOAD_GAP_S:
+            self.record.event("load_stalled", seconds=round(now - last, 3))
+        self._on_source_sample(sample)
+
+    def _on_source_sample(self, sample: dict[str, Any]) -> None:
         if "t" not in sample or "slis" not in sample:
             return
         self.store.add(sample)
@@ -192,7 +267,7 @@ class _Run:
         config = self.resolved.environment.sources.prometheus
         if not specs or config is None:
             return
-        self.prom = PrometheusSampler(specs, config, self._on_sample)
+        self.prom = PrometheusSampler(specs, config, self._on_source_sample)
         self.prom.start()
         self.record.event("source_started", source="prometheus", url=config.url,
                           slos=[s.name for s in specs])
@@ -252,10 +327,15 @@ class _Run:
                 result = run_prepared(experiment, events_file=self.record.events_path,
                                       scenario=scenario.name, admin_url=target.admin_url,
                                       log_file=self.run_dir / "chaostoolkit.log",
-                                      redact=self.redact)
+                                      redact=self.redact, run_id=self.run_id)
         finally:
             if guard is not None:
                 guard.stop()
+        if result.refused:
+            journal = f"journals/{index + 1:02d}-{scenario.name}.json"
+            self._guarded("writing the journal",
+                          lambda: self.record.write_json(journal, result.journal))
+            raise InfrastructureError(f"fail-closed: {result.refused[0]}")
         self.record.write_json(f"journals/{index + 1:02d}-{scenario.name}.json", result.journal)
         self.record.event("phase_ended", phase="scenario", scenario=scenario.name,
                           status=result.status, deviated=result.deviated,
@@ -301,11 +381,15 @@ class _Run:
             reason = f"infrastructure: {detail['problem']}"
         else:
             reason = self._trip_reason(detail)
-        if self.abort_file.exists():
+        if self.abort_reason is not None:
             return
-        self.abort_file.write_text(reason, encoding="utf-8")
-        self.record.event("abort", reason="safeguard" if self.infra_error is None else
-                          "infrastructure", detail=detail, message=reason)
+        self.abort_reason = reason
+        # the control reads the file; a disk that cannot take it must not stop the abort
+        with contextlib.suppress(OSError):
+            self.abort_file.write_text(reason, encoding="utf-8")
+        with contextlib.suppress(OSError):
+            self.record.event("abort", reason="safeguard" if self.infra_error is None else
+                              "infrastructure", detail=detail, message=reason)
         self.out.error(reason)
         os.kill(os.getpid(), signal.SIGUSR1)
 
@@ -314,19 +398,37 @@ class _Run:
         control plane stopped answering for several checks in a row."""
         if self.load is not None and not self.load.running:
             return "the load process (Locust) died"
+        last = self.last_load_sample
+        if self.load is not None and last is not None and \
+                (silent := time.monotonic() - last) > LOAD_STALL_ABORT_S:
+            return (f"the load generator (Locust) sent no samples for {silent:.0f} s: stalled; "
+                    "the fault would go on unmeasured")
         if self.prom is not None and self.prom.error is not None:
             return str(self.prom.error)
         target = self.target
         if target is not None and target.client is not None:
             client = target.client
             try:
-                client.status()
+                self._watch_fault(client.status())
                 self.admin_failures = 0
             except Exception as exc:  # noqa: BLE001 - any failure counts as unreachable
                 self.admin_failures += 1
                 if self.admin_failures >= ADMIN_FAILURES_BEFORE_ERROR:
                     return f"target admin API {target.admin_url} unreachable: {exc}"
         return None
+
+    def _watch_fault(self, status: dict[str, Any]) -> None:
+        """Another actor changing the target's fault under the run (a second tool, a hand on
+        the admin API) makes every figure of the scenario doubtful: record it, say it."""
+        generation, changed_by = _fault_state(status)
+        if generation is None or generation == self.fault_generation:
+            return
+        self.fault_generation = generation
+        if changed_by != self.run_id:
+            who = f"run {changed_by}" if changed_by else "something outside this run"
+            self.record.event("fault_interference", generation=generation, changed_by=changed_by)
+            self.out.error(f"the target's fault was changed by {who} (generation {generation}): "
+                           "this scenario's figures are inconclusive")
 
     @staticmethod
     def _trip_reason(detail: dict[str, Any]) -> str:
@@ -352,10 +454,7 @@ class _Run:
             signal.signal(signal.SIGUSR1, previous)
 
     def _abort_reason(self) -> str | None:
-        try:
-            return self.abort_file.read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
-            return None
+        return self.abort_reason
 
     # ------------------------------------------------------------ teardown
 
@@ -376,15 +475,31 @@ class _Run:
         if target is not None:
             self._guarded("saving server counters", lambda: self._save_server_counters(target))
             self._guarded("stopping the target", target.stop)
-            self.record.event("target_stopped")
+            self._guarded("recording the target's stop", lambda: self.record.event("target_stopped"))
+            if target.managed_dir is not None:
+                self._guarded("clearing the managed target", lambda: self._managed_gone(target))
         self.registration.remove()
+
+    def _managed_gone(self, target: RunTarget) -> None:
+        """A managed target's faults end with its processes: entries a failed revert left (its
+        supervisor killed mid-run, say) are cleared now, and its folder goes."""
+        import shutil
+
+        from chaos_suite.safety.recover import revert_pending
+        from chaos_suite.safety.state import state_root
+
+        for line in revert_pending(state_root(), own_run=self.run_id, managed_stopped=True):
+            self.record.event("ledger_replayed", detail=line)
+        if target.managed_dir is not None:
+            shutil.rmtree(target.managed_dir, ignore_errors=True)
 
     def _guarded(self, what: str, step: Callable[[], Any]) -> Any:
         try:
             return step()
         except Exception as exc:  # noqa: BLE001 - teardown must go on
-            self.record.event("error", reason=f"{what} failed: {type(exc).__name__}: {exc}")
             self.out.error(f"{what} failed: {exc}")
+            with contextlib.suppress(OSError):  # the record itself may be what fails
+                self.record.event("error", reason=f"{what} failed: {type(exc).__name__}: {exc}")
             return None
 
     def _replay_pending(self) -> None:
@@ -408,12 +523,15 @@ class _Run:
     def _finish(self) -> Outcome:
         from chaos_suite.report import render_run
 
-        self.record.event("run_ended", status=self.status, exit_code=self.exit_code,
-                          reason=self.reason)
-        self.record.close()
+        self._release_reserve()
+        ended = self._guarded("recording the end of the run", lambda: self.record.event(
+            "run_ended", status=self.status, exit_code=self.exit_code, reason=self.reason) or True)
+        self._guarded("closing the run record", self.record.close)
+        if not ended:
+            return Outcome(self.exit_code or 4, self.run_dir, self.status)
         try:
             written = render_run(self.run_dir, ("json", "md", "junit", "html"))
-        except ChaosSuiteError as exc:
+        except (ChaosSuiteError, OSError) as exc:
             self.out.error(f"report failed: {exc}")
             return Outcome(self.exit_code or 4, self.run_dir, self.status)
         code = self.exit_code
@@ -427,11 +545,13 @@ class _Run:
     @contextmanager
     def _operator_signals(self) -> Iterator[None]:
         def handler(signum: int, frame: FrameType | None) -> None:
-            if self.abort_file.exists():
+            if self.abort_reason is not None:
                 # already aborting: a second signal must not break the rollbacks under way
                 self.out.error("abort in progress: rollbacks run to the end")
                 return
-            self.abort_file.write_text("operator", encoding="utf-8")
+            self.abort_reason = "operator"
+            with contextlib.suppress(OSError):
+                self.abort_file.write_text("operator", encoding="utf-8")
             raise OperatorAbort()
 
         with _on_operator_signals(handler):
@@ -455,6 +575,14 @@ def _on_operator_signals(handler: Callable[[int, FrameType | None], None]) -> It
     finally:
         for sig, previous in saved.items():
             signal.signal(sig, previous)
+
+
+def _fault_state(status: dict[str, Any]) -> tuple[int | None, str | None]:
+    fault = status.get("fault") or {}
+    generation = fault.get("generation")
+    changed_by = fault.get("changed_by")
+    return (generation if isinstance(generation, int) else None,
+            changed_by if isinstance(changed_by, str) else None)
 
 
 def _report_exit_code(written: dict[str, Path]) -> int:

@@ -85,15 +85,16 @@ def _local(target: LocalTarget, run_id: str) -> RunTarget:
         def stop() -> None:
             stop_target(state)
 
-        return RunTarget(info.url, info.admin_url, stop, LocalTargetClient(info.admin_url),
+        return RunTarget(info.url, info.admin_url, stop,
+                         LocalTargetClient(info.admin_url, run_id=run_id),
                          key=f"local-managed:{run_id}", managed_dir=state,
                          pids=[info.supervisor_pid, *info.replica_pids])
-    standing, client, _ = _standing_target()
+    standing, client, _ = _standing_target(run_id)
     return RunTarget(standing.url, standing.admin_url, _noop, client,
                      key=f"local:{standing.admin_url}")
 
 
-def _standing_target() -> tuple[Any, Any, dict[str, Any]]:
+def _standing_target(run_id: str | None = None) -> tuple[Any, Any, dict[str, Any]]:
     """The standing local target (`chaos-suite target up`): its info, an admin client and its
     status; not running or not answering is a preflight error (nothing was injected)."""
     from chaos_suite.targets.local import LocalTargetClient, default_state_dir, read_target_info
@@ -102,7 +103,7 @@ def _standing_target() -> tuple[Any, Any, dict[str, Any]]:
     if info is None:
         raise PreflightError("no standing local target: start one with `chaos-suite target up "
                              "--detach` or set target.managed: true")
-    client = LocalTargetClient(info.admin_url)
+    client = LocalTargetClient(info.admin_url, run_id=run_id)
     try:
         status = client.status()
     except Exception as exc:  # noqa: BLE001 - any failure here means unreachable

@@ -35,6 +35,7 @@ from chaos_suite.report.series import (
     counts_in,
     peak_burn_rate,
     recovery_seconds,
+    seconds_of,
     window_counts,
 )
 from chaos_suite.report.timeline import TimelineEntry, build_timeline
@@ -125,8 +126,61 @@ def _budget_ci(slo: SLO, counts: Counts, point: float, data_seconds: int) -> tup
     return (max(0.0, point - (pooled - low) * scale), point + (high - pooled) * scale)
 
 
+@dataclass(frozen=True)
+class Caveat:
+    """Something that makes a scenario's figures doubtful. Any caveat turns as-expected and
+    better-than-expected into inconclusive (they claim the fault was measured as it was);
+    one that ``voids_worse`` also does so with worse-than-expected."""
+
+    text: str
+    voids_worse: bool
+
+
+def _qualify(verdict: Verdict, reason: str, caveats: Sequence[Caveat]) -> tuple[Verdict, str]:
+    if not caveats:
+        return verdict, reason
+    text = "; ".join(c.text for c in caveats)
+    voided = verdict in (Verdict.AS_EXPECTED, Verdict.BETTER) or (
+        verdict is Verdict.WORSE and any(c.voids_worse for c in caveats))
+    if voided:
+        return Verdict.INCONCLUSIVE, f"{text} (the figures alone said {verdict.value}: {reason})"
+    return verdict, f"{reason}; {text}"
+
+
+def _scenario_caveats(events: Sequence[Event], windows: ScenarioWindows, status: str) -> list[Caveat]:
+    out: list[Caveat] = []
+    if status == "aborted":
+        out.append(Caveat("the scenario was aborted, so its fault did not run as planned", False))
+    m = windows.measurement
+    for event in events:
+        if event.type == "fault_interference" and m.start <= event.t <= m.end:
+            by = event.data.get("changed_by")
+            who = f"run {by}" if by else "something outside this run"
+            out.append(Caveat(f"the target's fault was changed by {who} during the scenario", True))
+            break
+    return out
+
+
+def _gap_caveats(series: Series, windows: ScenarioWindows) -> list[Caveat]:
+    """Fault-window seconds without a sample (a stalled load generator, a lost source) are
+    left out of every sum; the verdict says so, and more than half missing voids it."""
+    seconds = seconds_of(windows.fault.start, windows.fault.end)
+    missing = sum(1 for s in seconds if s not in series)
+    if not missing:
+        return []
+    text = f"{missing} of {len(seconds)} s of the fault window have no samples and are left out"
+    if missing * 2 > len(seconds):
+        return [Caveat(text, True)]
+    return [Caveat(text, False)] if missing >= 2 else []
+
+
 def _slo_result(
-    slo: SLO, series: Series, windows: ScenarioWindows, plan: Plan, expected: Expectation
+    slo: SLO,
+    series: Series,
+    windows: ScenarioWindows,
+    plan: Plan,
+    expected: Expectation,
+    caveats: Sequence[Caveat] = (),
 ) -> SLOResult:
     base_counts = (
         counts_in(series, windows.baseline.start, windows.baseline.end) if windows.baseline else Counts()
@@ -160,6 +214,7 @@ def _slo_result(
     )
     if base_br is None and verdict is not Verdict.INCONCLUSIVE:
         reason += "; no baseline data, so all spend is attributed to the fault"
+    verdict, reason = _qualify(verdict, reason, [*caveats, *_gap_caveats(series, windows)])
     return SLOResult(
         slo=slo,
         expected=expected,
@@ -269,6 +324,8 @@ def analyze_run(record: RunRecord) -> RunAnalysis:
             scenarios.append(_not_run(plan, scenario))
             continue
         deviated, met_before, hypothesis = _hypothesis(windows.phase)
+        scenario_status = _scenario_status(windows.phase, status)
+        caveats = _scenario_caveats(events, windows, scenario_status)
         results = tuple(
             _slo_result(
                 slo,
@@ -276,6 +333,7 @@ def analyze_run(record: RunRecord) -> RunAnalysis:
                 windows,
                 plan,
                 scenario.expectations.get(slo.name, Expectation()),
+                caveats,
             )
             for slo in plan.slos
         )
@@ -283,7 +341,7 @@ def analyze_run(record: RunRecord) -> RunAnalysis:
             ScenarioResult(
                 scenario.name,
                 scenario.experiment,
-                _scenario_status(windows.phase, status),
+                scenario_status,
                 deviated,
                 met_before,
                 hypothesis,

@@ -64,6 +64,12 @@ _DESCRIBE: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "abort": lambda d: (
         f"ABORT: {_s(d, 'reason', 'unknown reason')}" + (f" ({_s(d, 'detail')})" if d.get("detail") else "")
     ),
+    "error": lambda d: f"ERROR: {_s(d, 'reason', 'unknown')}",
+    "load_stalled": lambda d: f"load generator silent for {_s(d, 'seconds', '?')} s (stalled)",
+    "fault_interference": lambda d: (
+        f"fault changed outside this run (generation {_s(d, 'generation', '?')}, "
+        f"by {_s(d, 'changed_by') or 'unknown'})"
+    ),
     "run_ended": lambda d: f"run ended: {_s(d, 'status', '?')} (exit code {_s(d, 'exit_code', '?')})",
 }
 

@@ -5,6 +5,7 @@ after a crash. One file per entry, so concurrent writers never corrupt each othe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -66,12 +67,54 @@ def new_entry(*, run_id: str, scenario: str | None, fault: str, target: str,
                        revert=revert, detail=detail or {})
 
 
+class LedgerUnavailable(OSError):
+    """A ledger folder cannot take an entry durably: the fault it guards must not go in."""
+
+
+# Room a ledger folder must have before a run starts: entries are small, but a folder that is
+# nearly full fails the write at the worst moment (just before a fault).
+MIN_FREE_BYTES = 1 << 20
+
+
+def check_writable(dirs: list[Path], min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """Raise LedgerUnavailable naming the folder unless each one takes a durable write and has
+    room. Called before a run starts, so a ledger that cannot work refuses the run up front."""
+    for folder in dirs:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+            _write_durably(probe, {"probe": True})
+            probe.unlink()
+            stats = os.statvfs(folder)
+        except OSError as exc:
+            raise LedgerUnavailable(f"ledger folder {folder} is not writable: "
+                                    f"{exc.strerror or exc}") from None
+        free = stats.f_bavail * stats.f_frsize
+        if free < min_free_bytes:
+            raise LedgerUnavailable(f"ledger folder {folder} has {free} bytes free, fewer than "
+                                    f"the {min_free_bytes} a run needs")
+
+
 def record(entry: LedgerEntry, dirs: list[Path]) -> None:
-    """Write the entry to every ledger dir (run dir + state dir) before the fault goes in."""
+    """Write the entry to every ledger dir (run dir + state dir) before the fault goes in.
+    All or nothing: when one write fails, the entries already written are removed again (the
+    fault will not go in) and LedgerUnavailable names the folder."""
     data = entry.to_json()
     data["dirs"] = [str(d) for d in dirs]
+    written: list[Path] = []
     for folder in dirs:
-        _write_durably(folder / f"{entry.id}.json", data)
+        path = folder / f"{entry.id}.json"
+        try:
+            _write_durably(path, data)
+        except OSError as exc:
+            for done in written:
+                with contextlib.suppress(OSError):
+                    done.unlink()
+            with contextlib.suppress(OSError):
+                path.with_name(f".{path.name}.tmp").unlink()
+            raise LedgerUnavailable(f"cannot write the ledger entry into {folder}: "
+                                    f"{exc.strerror or exc}") from None
+        written.append(path)
 
 
 def pending(folder: Path) -> list[LedgerEntry]:

@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from chaos_suite.safety import ledger
-from chaos_suite.safety.runs import is_chaos_suite_process, pid_alive, registered_runs
+from chaos_suite.safety.runs import is_same_process, registered_runs
 from chaos_suite.safety.state import ledger_dir, state_root
 
 
 def _live_run_ids(root: Path) -> set[str]:
     return {str(data.get("run_id")) for _, data in registered_runs(root)
-            if pid_alive(int(data.get("pid", 0))) and is_chaos_suite_process(int(data["pid"]))
-            and int(data["pid"]) != os.getpid()}
+            if _alive(data) and int(data["pid"]) != os.getpid()}
+
+
+def _alive(data: dict[str, Any]) -> bool:
+    start = data.get("pid_start")
+    return is_same_process(int(data.get("pid", 0)), int(start) if start is not None else None)
 
 
 def _kill_group(pgid: int) -> bool:
@@ -47,12 +51,16 @@ def stop_leftovers(root: Path) -> list[str]:
     for path, data in registered_runs(root):
         pid = int(data.get("pid", 0))
         run_id = data.get("run_id")
-        if pid != os.getpid() and pid_alive(pid) and is_chaos_suite_process(pid):
+        if pid != os.getpid() and _alive(data):
             actions.append(f"run {run_id} is still active (pid {pid}); left alone")
             continue
         pgid = data.get("locust_pgid")
         if pgid and _kill_group(int(pgid)):
             actions.append(f"run {run_id}: stopped its Locust processes (pgid {pgid})")
+        for pid_left in _processes_of_run(str(run_id)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid_left, signal.SIGKILL)
+            actions.append(f"run {run_id}: killed process {pid_left} its experiment started")
         target_dir = data.get("managed_target_dir")
         if target_dir:
             from chaos_suite.targets.local import stop_target
@@ -61,6 +69,25 @@ def stop_leftovers(root: Path) -> list[str]:
                 actions.append(f"run {run_id}: stopped its managed target ({target_dir})")
         path.unlink(missing_ok=True)
     return actions
+
+
+def _processes_of_run(run_id: str) -> list[int]:
+    """Processes a scenario of `run_id` started (a `process` step, a rollback's `sleep`): they
+    inherit CHAOS_SUITE_RUN_ID, and a SIGKILLed runner leaves them orphaned."""
+    if not run_id:
+        return []
+    marker = f"CHAOS_SUITE_RUN_ID={run_id}".encode()
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
 
 
 def revert(entry: ledger.LedgerEntry) -> None:
@@ -87,7 +114,8 @@ def _target_gone(entry: ledger.LedgerEntry) -> bool:
     return entry.target.startswith("local-managed:")
 
 
-def revert_pending(root: Path, own_run: str | None = None) -> list[str]:
+def revert_pending(root: Path, own_run: str | None = None, managed_stopped: bool = False
+                   ) -> list[str]:
     """Replay pending reverts. `recover` passes no `own_run`: runs still alive are left alone
     and a dead run's managed target is gone with it. A run tearing itself down passes its id:
     only its own entries, and its managed target is still up to be reverted."""
@@ -100,7 +128,7 @@ def revert_pending(root: Path, own_run: str | None = None) -> list[str]:
             actions.append(f"{entry.fault} of run {entry.run_id}: run still active; left alone")
             continue
         dirs = [Path(d) for d in entry.dirs] or [ledger_dir(root)]
-        if own_run is None and _target_gone(entry):
+        if (own_run is None or managed_stopped) and _target_gone(entry):
             ledger.clear(entry.id, dirs, how="managed target stopped")
             actions.append(f"{entry.fault} of run {entry.run_id}: its managed target is stopped")
             continue

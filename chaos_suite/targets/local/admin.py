@@ -92,6 +92,12 @@ def _float_query(request: web.Request, key: str) -> float | None:
         raise BadRequest(f"{key} must be an epoch time in seconds, got {raw!r}") from None
 
 
+def _run_of(request: web.Request) -> str | None:
+    """The run a fault change comes from (header X-Chaos-Suite-Run); None for anyone else."""
+    value = request.headers.get("X-Chaos-Suite-Run", "")[:200]
+    return value or None
+
+
 async def _json_body(request: web.Request) -> Any:
     try:
         return await request.json() if await request.read() else {}
@@ -109,13 +115,13 @@ def admin_app(sup: Supervisor) -> web.Application:
     @routes.post("/admin/faults")
     async def set_fault(request: web.Request) -> web.Response:
         body = await _json_body(request)
-        state = sup.set_fault(parse_fault_request(body))
+        state = sup.set_fault(parse_fault_request(body), _run_of(request))
         print(f"supervisor: fault set {json.dumps(body)}", file=sys.stderr, flush=True)
         return web.json_response(state)
 
     @routes.delete("/admin/faults")
     async def clear_fault(request: web.Request) -> web.Response:
-        return web.json_response(sup.clear_fault())
+        return web.json_response(sup.clear_fault(_run_of(request)))
 
     @routes.get("/admin/counters")
     async def counters(request: web.Request) -> web.Response:

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 
 
+RUN_HEADER = "X-Chaos-Suite-Run"
+
+
 class LocalTargetClient:
     """Talks to ``admin_url`` (e.g. ``http://127.0.0.1:PORT``).
 
@@ -22,11 +25,14 @@ class LocalTargetClient:
     manager; ``close()`` releases the connection pool.
     """
 
-    def __init__(self, admin_url: str, timeout_s: float = 5) -> None:
+    def __init__(self, admin_url: str, timeout_s: float = 5, run_id: str | None = None) -> None:
         import httpx  # lazily: replicas import this package and must start fast
 
         self.admin_url = admin_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.admin_url, timeout=timeout_s)
+        # the run a fault change belongs to: the target keeps who changed its fault last, so a
+        # run can tell its own changes from anyone else's
+        headers = {RUN_HEADER: run_id} if run_id else {}
+        self._http = httpx.Client(base_url=self.admin_url, timeout=timeout_s, headers=headers)
 
     def __enter__(self) -> Self:
         return self

@@ -60,6 +60,7 @@ class Supervisor:
         self.replicas = [ReplicaProcess(i) for i in range(replicas)]
         self.state = StateFile.create(state_dir / STATE_FILE_NAME, replicas, self.pid)
         self.ready = False  # target.json is written once every replica served
+        self.fault_changed_by: str | None = None  # run id of the last fault change (None: unknown)
         self.stopping = False
 
     # ---- replica lifecycle --------------------------------------------------------------------
@@ -153,6 +154,7 @@ class Supervisor:
             "latency_expires_at": fault.latency_expires_at or None,
             "latency_paths": list(fault.latency_paths),
             "generation": fault.generation,
+            "changed_by": self.fault_changed_by,
         }
 
     def status(self) -> dict[str, Any]:
@@ -170,9 +172,10 @@ class Supervisor:
                 "replicas_alive": sum(1 for r in replicas if r["alive"]),
                 "fault": self.fault_view(now)}
 
-    def set_fault(self, request: FaultRequest) -> dict[str, Any]:
+    def set_fault(self, request: FaultRequest, by: str | None = None) -> dict[str, Any]:
         """Set the kinds the request names; a kind it leaves out keeps its current setting."""
         now = time.time()
+        self.fault_changed_by = by
         current = self.state.read_fault().effective(now)
         expires = now + request.ttl_s if request.ttl_s is not None else 0.0
         paths = request.paths
@@ -188,8 +191,9 @@ class Supervisor:
         self.state.write_fault(fault)
         return self.fault_view(now)
 
-    def clear_fault(self) -> dict[str, Any]:
+    def clear_fault(self, by: str | None = None) -> dict[str, Any]:
         now = time.time()
+        self.fault_changed_by = by
         was_active = bool(self.fault_view(now)["active"])
         self.state.write_fault(FaultSpec())
         return {**self.fault_view(now), "cleared": was_active}
