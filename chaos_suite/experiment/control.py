@@ -115,11 +115,12 @@ def _ledger_before(context: dict[str, Any], kwargs: dict[str, Any],
         return
     from chaos_suite.safety import ledger
 
+    redact = _redactor(kwargs.get("experiment"))
     entry = ledger.new_entry(
         run_id=str(kwargs.get("run_id", "")), scenario=kwargs.get("scenario"), fault=func,
-        target=str(kwargs.get("target_key", "")), revert=revert,
-        detail={"activity": context.get("name"),
-                "arguments": (context.get("provider") or {}).get("arguments", {})},
+        target=str(kwargs.get("target_key", "")), revert=redact(revert),
+        detail=redact({"activity": context.get("name"),
+                       "arguments": (context.get("provider") or {}).get("arguments", {})}),
     )
     ledger.record(entry, dirs)
 
@@ -132,14 +133,15 @@ def _ledger_rollbacks(experiment: dict[str, Any] | None, kwargs: dict[str, Any])
         return
     from chaos_suite.safety import ledger
 
-    config = (experiment or {}).get("configuration") or {}
+    redact = _redactor(experiment)
+    config = redact((experiment or {}).get("configuration") or {})
     secrets = _secret_references((experiment or {}).get("secrets") or {})
     for index, activity in enumerate(rollbacks):
         entry = ledger.new_entry(
             run_id=str(kwargs.get("run_id", "")), scenario=kwargs.get("scenario"),
             fault=f"rollback[{index}] {activity.get('name')}",
             target=str(kwargs.get("target_key", "")),
-            revert={"kind": "ctk-activity", "activity": activity, "configuration": config,
+            revert={"kind": "ctk-activity", "activity": redact(activity), "configuration": config,
                     "secrets": secrets, "index": index},
         )
         ledger.record(entry, dirs)
@@ -180,9 +182,22 @@ def _ledger_after(context: dict[str, Any], state: Any, kwargs: dict[str, Any],
             ledger.clear(entry.id, dirs, how=f"activity {context.get('name')}")
 
 
-def _append(events_file: str, entry: dict[str, Any]) -> None:
+def _redactor(experiment: dict[str, Any] | None) -> Any:
+    """Ledger entries and events leave this process only through the run's redactor: an
+    inline secret in a step's arguments must not reach the ledger in plain text. (A revert
+    that needed that secret then fails visibly in `recover` instead of leaking it.)"""
+    from chaos_suite.safety.redact import redactor_for
+
+    return redactor_for([experiment] if experiment else [])
+
+
+def _append(events_file: str, entry: dict[str, Any],
+            experiment: dict[str, Any] | None = None) -> None:
+    line = json.dumps(entry, default=str)
+    if "name" in entry:  # step names come from the user's file; the rest is ours
+        line = _redactor(experiment).text(line)
     with open(events_file, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, default=str) + "\n")
+        handle.write(line + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -219,7 +234,8 @@ def before_activity_control(context: dict[str, Any], events_file: str, abort_fil
     if not rollback:
         _check_abort(abort_file)
         try:
-            _ledger_before(context, {**_, "scenario": scenario}, configuration, secrets)
+            _ledger_before(context, {**_, "scenario": scenario, "experiment": experiment},
+                           configuration, secrets)
         except Exception as exc:  # noqa: BLE001 - no revert on record: the step must not run
             _refuse(experiment, f"step '{context.get('name')}' not run: its revert could not "
                                 f"be recorded ({type(exc).__name__}: {exc})")
@@ -227,7 +243,7 @@ def before_activity_control(context: dict[str, Any], events_file: str, abort_fil
         "t": time.time(), "type": "activity_started", "scenario": scenario,
         "name": context.get("name"), "activity_type": context.get("type"),
         "rollback": rollback,
-    })
+    }, experiment)
 
 
 def after_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
@@ -240,7 +256,7 @@ def after_activity_control(context: dict[str, Any], events_file: str, abort_file
         "t": time.time(), "type": "activity_ended", "scenario": scenario,
         "name": context.get("name"), "activity_type": context.get("type"),
         "rollback": _is_rollback(context, experiment), "status": status,
-    })
+    }, experiment)
 
 
 def before_method_control(context: dict[str, Any], events_file: str, abort_file: str,

@@ -78,8 +78,11 @@ def _record_event(event_type: str, func: str, detail: dict[str, Any]) -> None:
     path = os.environ.get("CHAOS_SUITE_EVENTS_FILE")
     if not path:
         return
-    line = json.dumps({"t": time.time(), "type": event_type, "fault": func, "detail": detail,
-                       "scenario": os.environ.get("CHAOS_SUITE_SCENARIO") or None})
+    from chaos_suite.safety.redact import Redactor, env_secrets
+
+    line = Redactor(env_secrets()).text(json.dumps(
+        {"t": time.time(), "type": event_type, "fault": func, "detail": detail,
+         "scenario": os.environ.get("CHAOS_SUITE_SCENARIO") or None}))
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
         fh.flush()

@@ -199,7 +199,9 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - a bug must still end in teardown and a record
             import traceback
 
-            (self.run_dir / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+            with contextlib.suppress(OSError):
+                (self.run_dir / "error.log").write_text(self.redact.text(traceback.format_exc()),
+                                                        encoding="utf-8")
             self._mark("failed", 4, f"internal error: {type(exc).__name__}: {exc} "
                                     f"(traceback in {self.run_dir / 'error.log'})")
         finally:
