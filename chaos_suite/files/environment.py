@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.files.common import (
@@ -67,10 +67,25 @@ class BudgetPolicy(StrictModel):
 
 
 class TimeWindow(StrictModel):
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    """Hours in which runs may start, in `timezone`. A start after the end crosses midnight:
+    `days: [fri], start: "23:00", end: "05:00"` is Friday 23:00 to Saturday 05:00 (the days
+    listed are the days a window starts on). A start equal to the end is refused as ambiguous
+    (empty or all day?); a whole day is `00:00` to `24:00`, the default."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        min_length=1, description="the days the window starts on")
     start: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(default="24:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+    end: str = Field(default="24:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$",
+                     description="before start: the window ends on the next day")
     timezone: str = "UTC"
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("start"):
+            raise ValueError(f"end equals start ({value}): an empty window; a whole day is "
+                             "start 00:00, end 24:00")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -95,6 +110,22 @@ class SafetyPolicy(StrictModel):
     budget_policy: BudgetPolicy | None = None
     allowed_windows: list[TimeWindow] | None = None
     blast_radius: BlastRadius | None = None
+    allow_steps: list[str] = Field(default_factory=list, description=(
+        "steps whose effect chaos_suite cannot know (a `process` or `http` provider, a python "
+        "function that is neither one of its faults nor a probe or revert it knows, a control) "
+        "that may run on a staging or production tier; others are refused. An entry is a step "
+        "name as the experiment writes it (any scenario), or `process:<executable>` for every "
+        "process step whose `path` is exactly <executable>, whatever its arguments. The local "
+        "tier runs such steps without an entry (the dry run marks them)."))
+
+    @field_validator("allow_steps")
+    @classmethod
+    def _entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry.strip() in ("", "process:"):
+                raise ValueError(f"empty entry {entry!r}: give a step name or "
+                                 "process:<executable>")
+        return value
 
 
 class EnvironmentModel(StrictModel):

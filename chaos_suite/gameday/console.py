@@ -1,15 +1,27 @@
 """Live progress in the terminal (rich): phases, a status line every few seconds with the current
-burn rate per SLO, scenario results, and where the report is."""
+burn rate per SLO, scenario results, and where the report is.
+
+Titles, names, paths, reasons and errors come from the user's files or from the world: every line
+goes through `_emit`, which prints its text parts literally and styles only parts chaos_suite
+names, so a `[/]` in an experiment title is printed as written, never read as rich markup."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.files.slo_file import SLOSpec
 from chaos_suite.gameday.samples import SampleStore
+
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
+    from chaos_suite.safety.gates import Step
+
+# a line part: text printed as it is, or (text printed as it is, a rich style of ours)
+Part = str | tuple[str, str]
 
 
 class Console:
@@ -20,20 +32,30 @@ class Console:
         self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
         self._t0 = time.monotonic()
 
-    def _stamp(self) -> str:
-        return f"[dim]{time.monotonic() - self._t0:6.1f}s[/dim]"
+    @staticmethod
+    def _emit(console: RichConsole, *parts: Part) -> None:
+        from rich.text import Text
+
+        # Text.assemble never parses markup: user text stays literal; styles are only ours
+        console.print(Text.assemble(*parts))
+
+    def _say(self, *parts: Part) -> None:
+        self._emit(self._c, *parts)
+
+    def _stamp(self) -> tuple[str, str]:
+        return f"{time.monotonic() - self._t0:6.1f}s", "dim"
 
     def headline(self, resolved: ResolvedPlan, run_dir: Path) -> None:
         plan = resolved.plan
-        self._c.print(f"[bold]gameday {plan.name}[/bold] · service {plan.service} · "
-                      f"environment {resolved.environment.name} ({resolved.environment.tier})")
-        self._c.print(f"run record: {run_dir}")
+        self._say((f"gameday {plan.name}", "bold"), f" · service {plan.service} · environment "
+                  f"{resolved.environment.name} ({resolved.environment.tier})")
+        self._say(f"run record: {run_dir}")
 
     def step(self, text: str) -> None:
-        self._c.print(f"{self._stamp()} {text}")
+        self._say(self._stamp(), f" {text}")
 
     def phase(self, name: str, detail: str = "") -> None:
-        self._c.print(f"{self._stamp()} [bold cyan]▶ {name}[/bold cyan] {detail}")
+        self._say(self._stamp(), " ", (f"▶ {name}", "bold cyan"), f" {detail}")
 
     def live(self, label: str, store: SampleStore, slos: list[SLOSpec], window_s: int = 5) -> None:
         last = store.last_second()
@@ -47,15 +69,15 @@ class Console:
                 continue
             burn = ((total - good) / total) / spec.slo.error_budget
             parts.append(f"{spec.name}: burn {burn:.2f}× ({total} req/{window_s}s)")
-        self._c.print(f"{self._stamp()}   {label} · " + " · ".join(parts))
+        self._say(self._stamp(), f"   {label} · " + " · ".join(parts))
 
     def scenario_result(self, name: str, result: Any) -> None:
         held = "deviated" if result.deviated else "hypothesis held"
         colour = "red" if result.deviated or result.status != "completed" else "green"
-        self._c.print(f"{self._stamp()}   [{colour}]{name}: {result.status}, {held}[/{colour}]")
+        self._say(self._stamp(), "   ", (f"{name}: {result.status}, {held}", colour))
 
     def error(self, text: str) -> None:
-        self._err.print(f"[red]chaos-suite: {text}[/red]")
+        self._emit(self._err, (f"chaos-suite: {text}", "red"))
 
     def footer(self, run_dir: Path, written: dict[str, Path], code: int) -> None:
         import json
@@ -69,45 +91,72 @@ class Console:
                     exp = row.get("expected", {})
                     consumed = obs.get("budget_consumed_attributed")
                     limit = exp.get("max_budget_consumed")
-                    self._c.print(
-                        f"  {scenario['name']:<24} {row['slo']:<14} "
-                        f"burned {_pct(consumed)} of budget (expected ≤ {_pct(limit)}) → "
-                        f"[bold]{row.get('verdict')}[/bold]"
-                    )
-        self._c.print(f"exit code {code}")
+                    self._say(f"  {scenario['name']:<24} {row['slo']:<14} "
+                              f"burned {_pct(consumed)} of budget (expected ≤ {_pct(limit)}) → ",
+                              (str(row.get("verdict")), "bold"))
+        self._say(f"exit code {code}")
         for kind, file in written.items():
             if kind != "md":
-                self._c.print(f"  {kind:<5} {file}")
+                self._say(f"  {kind:<5} {file}")
         if "md" in written:
-            self._c.print(f"report: {written['md']}")
+            self._say(f"report: {written['md']}")
 
     def print_plan(self, resolved: ResolvedPlan, duration_s: float,
                    gate_figures: list[str] | None = None) -> None:
+        from chaos_suite.safety.gates import ALL_PODS, experiment_steps
+
         plan = resolved.plan
         env = resolved.environment
-        self._c.print(f"[bold]dry run[/bold]: gameday {plan.name} · service {plan.service} · "
-                      f"environment {env.name} ({env.tier}), target {env.target.type}")
-        self._c.print(f"load: {resolved.locustfile} · shape {plan.load.shape.kind}, "
-                      f"{plan.load.shape.users} users")
-        self._c.print(f"baseline {plan.baseline:.0f} s")
+        self._say(("dry run", "bold"), f": gameday {plan.name} · service {plan.service} · "
+                  f"environment {env.name} ({env.tier}), target {env.target.type}")
+        self._say(f"load: {resolved.locustfile} · shape {plan.load.shape.kind}, "
+                  f"{plan.load.shape.users} users")
+        self._say(f"baseline {plan.baseline:.0f} s")
         for spec, scenario in zip(plan.scenarios, resolved.scenarios, strict=True):
-            self._c.print(f"scenario {spec.name}: {scenario.experiment_path} "
-                          f"({scenario.experiment.get('title', '')})")
-            for activity in scenario.experiment.get("method", []):
-                provider = activity.get("provider", {})
-                self._c.print(f"    {activity.get('type')} {activity.get('name')}: "
-                              f"{provider.get('module', provider.get('url', ''))}."
-                              f"{provider.get('func', '')} {provider.get('arguments', {})}")
+            self._say(f"scenario {spec.name}: {scenario.experiment_path} "
+                      f"({scenario.experiment.get('title', '')})")
+            phase = ""
+            for step in experiment_steps(scenario.experiment):
+                if step.phase != phase:
+                    phase = step.phase
+                    self._say(f"  {_PHASES[phase]}:")
+                self._say(f"    {step.type} {step.name}: {step.call}",
+                          *_step_marks(step, env.tier, env.safety.allow_steps, ALL_PODS))
             for slo_name, exp in spec.expect.items():
-                self._c.print(f"    expect {slo_name}: budget ≤ {_pct(exp.max_budget_consumed)}"
-                              + (f", ≥ {_pct(exp.min_budget_consumed)}"
-                                 if exp.min_budget_consumed is not None else "")
-                              + (f", peak burn ≤ {exp.max_peak_burn_rate:g}"
-                                 if exp.max_peak_burn_rate else ""))
+                self._say(f"  expect {slo_name}: budget ≤ {_pct(exp.max_budget_consumed)}"
+                          + (f", ≥ {_pct(exp.min_budget_consumed)}"
+                             if exp.min_budget_consumed is not None else "")
+                          + (f", peak burn ≤ {exp.max_peak_burn_rate:g}"
+                             if exp.max_peak_burn_rate else ""))
         for line in gate_figures or []:
-            self._c.print(line if line.startswith("target:") else f"gate error-budget: {line}")
-        self._c.print("safety gates: passed")
-        self._c.print(f"expected duration ≈ {duration_s:.0f} s · nothing was injected")
+            self._say(line if line.startswith("target:") else f"gate error-budget: {line}")
+        self._say("safety gates: passed")
+        self._say(f"expected duration ≈ {duration_s:.0f} s · nothing was injected")
+
+
+
+def _step_marks(step: Step, tier: str, allowed: list[str], all_pods: int) -> list[Part]:
+    """What a step does to the target, when it is more than reading: replicas it takes down,
+    an effect chaos_suite cannot know (and what lets it run)."""
+    marks: list[Part] = []
+    if step.replicas:
+        count = "every matching pod" if step.replicas >= all_pods else \
+            f"{step.replicas} replica{'s' if step.replicas > 1 else ''}"
+        marks.append((f"  · takes down {count}" + (" per run, runs twice" if step.runs > 1
+                                                    else ""), "yellow"))
+    elif step.replicas is None:
+        marks.append((f"  · takes down an uncounted number of pods ({step.uncountable})",
+                       "yellow"))
+    if step.effect == "unknown":
+        allowance = step.allowance(allowed)
+        why = (f"allowed by safety.allow_steps '{allowance}'" if allowance is not None
+               else "allowed on the local tier" if tier == "local" else "not allowed")
+        marks.append((f"  · unknown effect ({why})", "bold yellow"))
+    return marks
+
+
+_PHASES = {"steady-state": "steady-state hypothesis", "method": "method",
+           "rollbacks": "rollbacks", "controls": "controls"}
 
 
 def _pct(fraction: float | None) -> str:
