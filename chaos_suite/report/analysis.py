@@ -162,13 +162,15 @@ def _scenario_caveats(events: Sequence[Event], windows: ScenarioWindows, status:
 
 
 def _gap_caveats(series: Series, windows: ScenarioWindows) -> list[Caveat]:
-    """Fault-window seconds without a sample (a stalled load generator, a lost source) are
-    left out of every sum; the verdict says so, and more than half missing voids it."""
+    """Fault-window seconds without a measured request (no sample: a lost source; an empty
+    one: a stalled load generator catching up) are left out of every sum; the verdict says
+    so, and more than half of them missing voids it."""
     seconds = seconds_of(windows.fault.start, windows.fault.end)
-    missing = sum(1 for s in seconds if s not in series)
+    missing = sum(1 for s in seconds if (c := series.get(s)) is None or c.total == 0)
     if not missing:
         return []
-    text = f"{missing} of {len(seconds)} s of the fault window have no samples and are left out"
+    text = (f"{missing} of {len(seconds)} s of the fault window have no measured requests "
+            "and are left out")
     if missing * 2 > len(seconds):
         return [Caveat(text, True)]
     return [Caveat(text, False)] if missing >= 2 else []

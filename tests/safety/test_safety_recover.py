@@ -120,7 +120,7 @@ def test_pending_revert_blocks_the_next_run(standing: dict[str, Any], tmp_path: 
         if proc.poll() is None:
             proc.kill()
     refused = run_cli("gameday", "run", str(plan), "--dry-run")
-    assert refused.returncode == 0  # a dry run injects nothing: it may still show the plan
+    assert refused.returncode == 2 and "pending reverts" in refused.stderr  # as the real run
     refused = run_cli("gameday", "run", str(plan), "--reports", str(tmp_path / "r2"))
     assert refused.returncode == 2
     assert "pending reverts" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
