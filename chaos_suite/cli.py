@@ -6,15 +6,55 @@ so that `chaos-suite --help` starts fast."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from chaos_suite import __version__
 from chaos_suite.errors import ChaosSuiteError, InputError
+from chaos_suite.slo.duration import MAX_PHASE_SECONDS
+
+# Set once a command may have changed something outside its own output (started a process,
+# injected or reverted a fault): an unexpected OSError after that is an infrastructure error (4),
+# before it a bad path or configuration (2).
+_may_have_started = False
+
+
+def _starting() -> None:
+    global _may_have_started
+    _may_have_started = True
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[float, Any]
+else:  # generic only from click 8.2 on; pyproject allows 8.1
+    _ParamType = click.ParamType
+
+
+class _Seconds(_ParamType):
+    """A finite number of seconds within bounds. click's FLOAT (and FloatRange, since NaN
+    compares false with both ends) lets 'nan' and 'inf' through, which disable what they set."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(number) and self.minimum <= number <= self.maximum):
+            self.fail(f"{value!r}: expected a finite number of seconds from {self.minimum:g} "
+                      f"to {self.maximum:g}", param, ctx)
+        return number
 
 
 def _one_line(exc: ChaosSuiteError) -> str:
@@ -37,6 +77,30 @@ def _check_reports_dir(path: Path) -> None:
         raise InputError(f"--reports: '{path}' cannot be a folder ('{probe}' is not a folder)")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"--reports: cannot write into '{probe}'")
+
+
+def _check_state_dir(path: Path | None, *, must_exist: bool) -> None:
+    """--state-dir, or $CHAOS_SUITE_STATE_DIR without it: a readable folder, or a path that
+    does not exist yet. A file there must not read as 'nothing recorded': `recover` would
+    answer 'nothing to recover' while faults stay pending."""
+    from chaos_suite.safety.state import STATE_ENV, ledger_dir, runs_dir, state_root
+
+    option = "--state-dir" if path is not None else f"${STATE_ENV}"
+    root = path if path is not None else state_root()
+    try:
+        if not root.exists():
+            if must_exist and path is not None:
+                raise InputError(f"{option}: '{root}' does not exist")
+            return
+        for folder in (root, ledger_dir(root), runs_dir(root)):
+            if folder is not root and not folder.exists():
+                continue
+            if not folder.is_dir():
+                raise InputError(f"{option}: '{folder}' is not a folder")
+            os.listdir(folder)  # the check as it would run, root included (os.access is not)
+    except (OSError, ValueError) as exc:  # unreadable, a name too long, a NUL byte
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"{option}: cannot read '{root}': {problem}") from None
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -90,10 +154,19 @@ def schema(out: Path | None) -> None:
     if out is None:
         click.echo(json.dumps(schemas, indent=2))
         return
-    out.mkdir(parents=True, exist_ok=True)
-    for name, doc in schemas.items():
-        target = out / f"{name}.schema.json"
-        target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    try:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out: '{out}' exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        targets = []
+        for name, doc in schemas.items():
+            target = out / f"{name}.schema.json"
+            target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            targets.append(target)
+    except (OSError, ValueError) as exc:  # read-only, a parent that is a file, a NUL byte
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"--out: cannot write into '{out}': {problem}") from None
+    for target in targets:
         click.echo(str(target))
 
 
@@ -153,6 +226,8 @@ def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: s
         locustfile=locustfile, shape=shape, users=users, baseline=baseline, cooldown=cooldown,
         max_budget=max_budget,
     )
+    if not dry_run:
+        _starting()
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
                           recover_first=recover_first)
     sys.exit(outcome.exit_code)
@@ -178,6 +253,8 @@ def gameday_run(plan: Path, env: str | None, confirm: str | None, dry_run: bool,
 
     _check_reports_dir(reports_dir)
     resolved = resolve_plan(plan, env_override=env)
+    if not dry_run:
+        _starting()
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
                           recover_first=recover_first)
     sys.exit(outcome.exit_code)
@@ -214,6 +291,8 @@ def recover(state_dir: Path | None) -> None:
     """Revert pending faults from the ledger and stop processes a killed run left behind."""
     from chaos_suite.safety.recover import recover_all
 
+    _check_state_dir(state_dir, must_exist=True)
+    _starting()
     actions = recover_all(state_dir)
     for line in actions:
         click.echo(line)
@@ -228,17 +307,20 @@ def target() -> None:
 
 @target.command("up")
 @click.option("--detach", is_flag=True, help="return once healthy; the target keeps running")
-@click.option("--replicas", type=int, default=2, show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
-@click.option("--admin-port", type=int, default=8081, show_default=True)
-@click.option("--restart-delay", type=float, default=2.0, show_default=True)
+@click.option("--replicas", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--admin-port", type=click.IntRange(0, 65535), default=8081, show_default=True)
+@click.option("--restart-delay", type=_Seconds(0.0, MAX_PHASE_SECONDS), default=2.0,
+              show_default=True, help="seconds before a killed replica is restarted")
 @click.option("--state-dir", type=click.Path(path_type=Path), default=None)
 def target_up(detach: bool, replicas: int, port: int, admin_port: int, restart_delay: float,
               state_dir: Path | None) -> None:
     """Start the embedded checkout service (replicas + supervisor + admin API)."""
     from chaos_suite.targets.local import default_state_dir, start_target, stop_target
 
+    _check_state_dir(state_dir, must_exist=False)
     state = state_dir or default_state_dir()
+    _starting()
     info = start_target(state, replicas=replicas, port=port, admin_port=admin_port,
                         restart_delay_s=restart_delay, detach=True)
     click.echo(f"target up: {info.url} (admin {info.admin_url}, supervisor pid {info.supervisor_pid})")
@@ -265,6 +347,7 @@ def target_status_cmd(state_dir: Path | None) -> None:
     """Show whether the standing target runs, its replicas and active faults."""
     from chaos_suite.targets.local import default_state_dir, target_status
 
+    _check_state_dir(state_dir, must_exist=False)
     status = target_status(state_dir or default_state_dir())
     if status is None:
         click.echo("target: not running")
@@ -278,6 +361,8 @@ def target_down(state_dir: Path | None) -> None:
     """Stop the standing target; no process is left behind."""
     from chaos_suite.targets.local import default_state_dir, stop_target
 
+    _check_state_dir(state_dir, must_exist=False)
+    _starting()
     was = stop_target(state_dir or default_state_dir())
     click.echo("target down" if was else "target was not running")
 
@@ -297,8 +382,61 @@ def main(argv: list[str] | None = None) -> None:
         _fail(_one_line(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 3)
+    except OSError as exc:
+        # last resort: a path the OS refused (read-only, ENOSPC, ENAMETOOLONG) that no check
+        # caught earlier; bad input unless the command may already have changed something
+        _fail(_os_error_line(exc), 4 if _may_have_started else 2)
+    except Exception as exc:  # noqa: BLE001 - no traceback may reach the user
+        where = _write_traceback(exc)
+        detail = f"{type(exc).__name__}: {_first_line(exc)}"
+        kept = f"traceback in {where}" if where else "the traceback could not be written"
+        _fail(f"internal error: {detail} ({kept})", 4)
     if isinstance(rv, int) and rv:
         sys.exit(rv)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _os_error_line(exc: OSError) -> str:
+    names = [os.fsdecode(n) if isinstance(n, bytes) else str(n)
+             for n in (exc.filename, exc.filename2) if n is not None]
+    problem = exc.strerror or _first_line(exc)
+    # a path can hold a newline; the message must stay one line
+    where = " -> ".join(n if n.isprintable() else repr(n) for n in names)
+    return f"{where}: {problem}" if where else problem
+
+
+def _write_traceback(exc: BaseException) -> str | None:
+    """Write the traceback under the state dir (else a temp file), private to the user: it
+    may quote values from the environment. Returns where, or None if nothing could be written."""
+    import tempfile
+    import time
+    import traceback
+
+    from chaos_suite.safety.state import state_root
+
+    text = "".join(traceback.format_exception(exc))
+    name = f"crash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.txt"
+    try:
+        folder = state_root() / "crashes"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (OSError, ValueError):
+        try:
+            fd, temp = tempfile.mkstemp(prefix="chaos-suite-crash-", suffix=".txt")
+        except OSError:
+            return None
+        path = Path(temp)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError:
+        return None
+    return str(path)
 
 
 if __name__ == "__main__":

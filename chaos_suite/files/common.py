@@ -1,20 +1,37 @@
-"""Shared pieces of the file models: strict base model, duration/percent field types, and the
-translation of pydantic errors into one-line messages that name the file and the field path."""
+"""Shared pieces of the file models: strict base model, duration/percent/name field types, the
+bounded reading of files and YAML (size, file kind, alias expansion), and the translation of
+pydantic errors into one-line messages that name the file and the field path."""
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.errors import ValidationError
-from chaos_suite.slo.duration import parse_duration
+from chaos_suite.slo.duration import MAX_PHASE_SECONDS, MAX_SLO_WINDOW_SECONDS, parse_duration
+
+MAX_FILE_BYTES = 1024 * 1024
+"""Every file chaos_suite reads is hand-written configuration; anything larger is the wrong file
+(or /dev/zero), and reading it whole would exhaust memory before any check could refuse it."""
+
+MAX_YAML_VALUES = 100_000
+"""Values (scalars, lists, mappings) a YAML file may hold once its aliases are expanded."""
+
+MAX_YAML_TEXT = 4 * MAX_FILE_BYTES
+"""Characters of scalar text a YAML file may hold once its aliases are expanded."""
+
+MAX_NAME_LENGTH = 63
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class StrictModel(BaseModel):
@@ -25,13 +42,16 @@ class StrictModel(BaseModel):
                               allow_inf_nan=False)
 
 
-def _duration(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like '30d', '4w', '1h', '5m', '30s'")
-    try:
-        return parse_duration(value)
-    except ArithmeticError:  # OverflowError: an integer too large for a float
-        raise ValueError(f"duration out of range: {str(value)[:40]}") from None
+def _duration_up_to(maximum: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("expected a duration like '30d', '4w', '1h', '5m', '30s'")
+        try:
+            return parse_duration(value, maximum=maximum)
+        except ArithmeticError:  # OverflowError: an integer too large for a float
+            raise ValueError(f"duration out of range: {str(value)[:40]}") from None
+
+    return check
 
 
 def _fraction(value: Any) -> float:
@@ -87,8 +107,18 @@ def _http_url(value: Any) -> str:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
-"""Seconds, written as '30d', '4w', '1h', '5m', '30s' or a number of seconds."""
+Duration = Annotated[float, BeforeValidator(_duration_up_to(MAX_PHASE_SECONDS))]
+"""Seconds, written as '30d', '4w', '1h', '5m', '30s' or a number of seconds; at most 24 h,
+since everything it measures (phases, windows looked back over in a run, timeouts, intervals)
+happens within one run."""
+
+SLOWindow = Annotated[float, BeforeValidator(_duration_up_to(MAX_SLO_WINDOW_SECONDS))]
+"""An SLO window in seconds, written like a Duration; at most 1825 days (5 years)."""
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
+"""A gameday, scenario or SLO name. It ends up in file names (reports/<stamp>-<gameday>/,
+journals/NN-<scenario>.json), so it must be short and safe there: a name the file system
+refuses would otherwise only fail mid-run, after the fault is injected."""
 
 Fraction = Annotated[float, BeforeValidator(_non_negative_fraction)]
 """A fraction, written as 0.001 or '0.1%'."""
@@ -110,10 +140,12 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def raise_for_pydantic(file: str | Path, exc: PydanticValidationError, prefix: str = "") -> None:
-    """Turn the first pydantic error into a one-line ValidationError naming file + field."""
+def raise_for_pydantic(file: str | Path, exc: PydanticValidationError, prefix: str = "",
+                       data: Any = None) -> None:
+    """Turn the first pydantic error into a one-line ValidationError naming file + field.
+    `data`, the validated document, lets a discriminated union's tag be left out of the path."""
     first = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
+    loc = _without_tags(tuple(p for p in first["loc"] if not _is_union_tag(p)), data)
     path = field_path(loc)
     if prefix:
         path = f"{prefix}.{path}" if path else prefix
@@ -126,19 +158,74 @@ def raise_for_pydantic(file: str | Path, exc: PydanticValidationError, prefix: s
     raise ValidationError(str(file), path, msg) from None
 
 
+def _without_tags(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """Drop the discriminator value pydantic puts in the path of a tagged union member
+    ('source.load.match' → 'source.match'): it is no key of the file. Every tagged union here
+    is discriminated by `type`, written out or as a shorthand string (`source: load`)."""
+    if data is None:
+        return loc
+    out: list[int | str] = []
+    node = data
+    for part in loc:
+        is_tag = isinstance(part, str) and (
+            node == part or (isinstance(node, dict) and part not in node
+                             and node.get("type") == part))
+        if is_tag:
+            continue
+        out.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None  # past the document (a default), nothing more to recognise
+    return tuple(out)
+
+
 def _is_union_tag(part: int | str) -> bool:
     # pydantic puts the chosen union member's name ('function-after[...]', 'str') in loc
     return isinstance(part, str) and ("[" in part or part in {"str", "int", "float"})
 
 
 def read_text_file(path: Path) -> str:
-    """The file's text, or a one-line ValidationError (missing, unreadable, not UTF-8)."""
+    """The file's text, or a one-line ValidationError (missing, unreadable, not a regular file,
+    larger than MAX_FILE_BYTES, not UTF-8)."""
+    file = str(path)
     try:
-        return path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ValidationError(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: NUL in the path
-        raise ValidationError(str(path), "", f"cannot read file: {exc}") from None
+        raise ValidationError(file, "", "file not found") from None
+    except (OSError, ValueError) as exc:  # ValueError: NUL in the path
+        raise ValidationError(file, "", f"cannot read file: {_os_problem(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ValidationError(file, "", "is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            # /dev/zero, a FIFO, a socket: endless or blocking, never a config file
+            raise ValidationError(file, "", "not a regular file")
+        # at most one byte past the cap: a file growing while read cannot exhaust memory
+        raw = b""
+        while len(raw) <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - len(raw))
+            if not chunk:
+                break
+            raw += chunk
+    except OSError as exc:
+        raise ValidationError(file, "", f"cannot read file: {_os_problem(exc)}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValidationError(file, "", f"file too large: more than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(file, "", f"cannot read file: {exc}") from None
+    # the universal newlines Path.read_text applied, so line numbers in messages stay right
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _os_problem(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def is_file(path: Path) -> bool:
@@ -150,13 +237,108 @@ def is_file(path: Path) -> bool:
         return False
 
 
+class YAMLTooLarge(yaml.YAMLError):
+    """A YAML document whose aliases expand beyond the caps, or refer to themselves.
+    `field` is a path to the offending node ('configuration.f'), '' for the whole document."""
+
+    def __init__(self, problem: str, field: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.field = field
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Raise YAMLTooLarge if `root`, with every alias expanded, holds more than MAX_YAML_VALUES
+    values or MAX_YAML_TEXT characters, or contains itself. Iterative and memoised per node,
+    so a 'billion laughs' file is measured in time linear in its size, not its expansion."""
+    sizes: dict[int, tuple[int, int]] = {}
+    open_nodes: set[int] = set()
+    # where each node was first reached from, to name the offending field in the message
+    parents: dict[int, tuple[int, int | str]] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            values, chars = 1, 0
+            for _, child in _children(node):
+                child_values, child_chars = sizes[id(child)]
+                values += child_values
+                chars += child_chars
+            open_nodes.discard(key)
+            if values > MAX_YAML_VALUES:
+                raise YAMLTooLarge(f"YAML too large: more than {MAX_YAML_VALUES} values once "
+                                   "aliases are expanded", _node_path(key, parents))
+            if chars > MAX_YAML_TEXT:
+                raise YAMLTooLarge(f"YAML too large: more than {MAX_YAML_TEXT // (1024 * 1024)} "
+                                   "MiB of text once aliases are expanded", _node_path(key, parents))
+            sizes[key] = (values, chars)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            # popped again while its own children are still being measured: it contains itself
+            raise YAMLTooLarge("YAML alias refers to the node that contains it (a cycle)",
+                               _node_path(key, parents))
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = (1, len(str(node.value)))
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for label, child in _children(node):
+            if id(child) not in sizes:
+                parents.setdefault(id(child), (key, label))
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[tuple[int | str, yaml.Node]]:
+    """(label, child) pairs: list index, or the key's text for both a key and its value."""
+    if isinstance(node, yaml.SequenceNode):
+        return list(enumerate(node.value))
+    if isinstance(node, yaml.MappingNode):
+        out: list[tuple[int | str, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            label = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            out += [(label, key_node), (label, value_node)]
+        return out
+    return []
+
+
+def _node_path(key: int, parents: dict[int, tuple[int, int | str]]) -> str:
+    parts: list[int | str] = []
+    seen: set[int] = set()
+    while key in parents and key not in seen:  # `seen`: a cycle must not loop here
+        seen.add(key)
+        key, label = parents[key]
+        parts.append(label)
+    return field_path(tuple(reversed(parts)))
+
+
+class BoundedSafeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that measures each document before building it. Aliases load as shared
+    objects, so a 'billion laughs' file passes validation small and explodes later, at the
+    first copy or json.dumps of it (mid-run, after a fault is injected)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expansion(node)
+        return super().construct_document(node)
+
+
+def load_yaml_text(text: str) -> list[Any]:
+    """Every document of a YAML text, through BoundedSafeLoader (raises yaml.YAMLError,
+    YAMLTooLarge included). The one way the project should turn YAML text into data."""
+    return list(yaml.load_all(text, Loader=BoundedSafeLoader))
+
+
 def load_yaml_documents(path: Path) -> list[Any]:
     """Every YAML document in the file, or a ValidationError saying where the YAML broke."""
     text = read_text_file(path)
     try:
-        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        docs = [doc for doc in load_yaml_text(text) if doc is not None]
     except RecursionError:  # PyYAML's composer recurses once per nesting level
         raise ValidationError(str(path), "", "malformed YAML: nested too deeply") from None
+    except YAMLTooLarge as exc:
+        raise ValidationError(str(path), exc.field, exc.problem) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

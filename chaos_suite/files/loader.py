@@ -60,7 +60,7 @@ def detect_kind(path: Path, docs: list[Any] | None = None) -> FileKind:
 def load_experiment(path: Path) -> dict[str, Any]:
     """Load and validate a Chaos Toolkit experiment with chaoslib's own validation."""
     if not is_file(path):
-        raise ValidationError(str(path), "", "experiment file not found")
+        raise ValidationError(str(path), "", f"experiment file {_absent(path)}")
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
@@ -129,6 +129,15 @@ def validate_file(path: Path) -> Validated:
         return Validated(path, kind, f"{resolved.plan.name}: {len(resolved.plan.scenarios)} scenarios")
     experiment = load_experiment(path)
     return Validated(path, "experiment", str(experiment.get("title", "")))
+
+
+def _absent(path: Path) -> str:
+    """Why a path is no file to read: missing, or there but a folder, FIFO or device."""
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):
+        exists = False
+    return "is not a regular file" if exists else "not found"
 
 
 def _is_dir(path: Path) -> bool:
@@ -232,7 +241,7 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
     base = path.parent
     slo_path = _rel(base, plan.slos)
     if not is_file(slo_path):
-        raise ValidationError(file, "slos", f"SLO file '{plan.slos}' not found")
+        raise ValidationError(file, "slos", f"SLO file '{plan.slos}' {_absent(slo_path)}")
     slos = load_slo_file(slo_path)
     names = {s.name for s in slos}
     for i, scenario in enumerate(plan.scenarios):
@@ -248,13 +257,14 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
         environment, env_path = resolve_environment(plan.environment, base, file, "environment")
     locustfile = _rel(base, plan.load.locustfile)
     if not is_file(locustfile):
-        raise ValidationError(file, "load.locustfile", f"locustfile '{plan.load.locustfile}' not found")
+        raise ValidationError(file, "load.locustfile",
+                              f"locustfile '{plan.load.locustfile}' {_absent(locustfile)}")
     scenarios: list[ResolvedScenario] = []
     for i, scenario in enumerate(plan.scenarios):
         exp_path = _rel(base, scenario.experiment)
         if not is_file(exp_path):
             raise ValidationError(file, f"scenarios[{i}].experiment",
-                                  f"experiment file '{scenario.experiment}' not found")
+                                  f"experiment file '{scenario.experiment}' {_absent(exp_path)}")
         scenarios.append(ResolvedScenario(scenario.name, exp_path, load_experiment(exp_path)))
     return ResolvedPlan(path=path, plan=plan, slos=slos, environment=environment,
                         environment_path=env_path, locustfile=locustfile, scenarios=scenarios)

@@ -13,9 +13,12 @@ from chaos_suite.files.common import (
     Duration,
     Fraction,
     HttpUrl,
+    Name,
     StrictModel,
     raise_for_pydantic,
 )
+
+MAX_USERS = 10_000
 
 
 class Roles(StrictModel):
@@ -26,13 +29,14 @@ class Roles(StrictModel):
 
 class Shape(StrictModel):
     kind: Literal["steady", "ramp", "step", "spike"] = "steady"
-    users: int = Field(default=20, ge=1, le=10000)
-    spawn_rate: float = Field(default=20.0, gt=0)
-    start_users: int | None = Field(default=None, ge=0)
+    users: int = Field(default=20, ge=1, le=MAX_USERS)
+    # every user count and rate shares the bound of `users`: Locust spawns what it is told
+    spawn_rate: float = Field(default=20.0, gt=0, le=MAX_USERS)
+    start_users: int | None = Field(default=None, ge=0, le=MAX_USERS)
     ramp: Duration | None = None
-    step_users: int | None = Field(default=None, ge=1)
+    step_users: int | None = Field(default=None, ge=1, le=MAX_USERS)
     step: Duration | None = None
-    spike_users: int | None = Field(default=None, ge=1)
+    spike_users: int | None = Field(default=None, ge=1, le=MAX_USERS)
     spike_at: Duration | None = None
     spike_for: Duration | None = None
 
@@ -86,7 +90,7 @@ class Expectation(StrictModel):
 
 
 class Scenario(StrictModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: Name
     experiment: str
     description: str = ""
     expect: dict[str, Expectation] = Field(min_length=1)
@@ -97,7 +101,7 @@ class Scenario(StrictModel):
 class GamedayModel(StrictModel):
     apiVersion: Literal["chaos-suite/v1"] = "chaos-suite/v1"
     kind: Literal["Gameday"] = "Gameday"
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: Name
     service: str
     description: str = ""
     environment: str = "local"
@@ -126,5 +130,5 @@ def parse_gameday(data: dict[str, object], file: str | Path) -> GamedayModel:
     try:
         return GamedayModel.model_validate(data)
     except PydanticValidationError as exc:
-        raise_for_pydantic(file, exc)
+        raise_for_pydantic(file, exc, data=data)
         raise

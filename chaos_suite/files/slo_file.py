@@ -4,6 +4,7 @@ onto the same model (so teams that already keep OpenSLO files need not rewrite t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -14,13 +15,18 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.errors import ValidationError
 from chaos_suite.files.common import (
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
     Duration,
     Fraction,
     HttpUrl,
+    Name,
+    SLOWindow,
     StrictModel,
     load_yaml_documents,
     raise_for_pydantic,
 )
+from chaos_suite.slo.duration import MAX_SLO_WINDOW_SECONDS
 from chaos_suite.slo.model import SLI, SLO, SLIKind
 
 # ---------------------------------------------------------------- sources
@@ -30,7 +36,20 @@ class LoadSource(StrictModel):
     """Client-side counts from chaos_suite's Locust plugin."""
 
     type: Literal["load"] = "load"
-    match: str | None = Field(default=None, description="regex on Locust request names")
+    match: str | None = Field(default=None, max_length=1000,
+                              description="regex on Locust request names")
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        # compiled here so that a typo is refused by validate and --dry-run, not by the load
+        # generator once the run (and its fault) has started
+        if value is not None:
+            try:
+                re.compile(value)
+            except (re.error, RecursionError, OverflowError) as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
 
 
 class PrometheusSource(StrictModel):
@@ -68,7 +87,8 @@ def _source_shorthand(value: Any) -> Any:
 
 class SLIModel(StrictModel):
     kind: SLIKind
-    threshold_ms: float | None = Field(default=None, gt=0)
+    # a threshold above an hour is no latency objective, and a typo (seconds for ms) at that
+    threshold_ms: float | None = Field(default=None, gt=0, le=3_600_000)
 
     @model_validator(mode="after")
     def _threshold(self) -> SLIModel:
@@ -80,10 +100,10 @@ class SLIModel(StrictModel):
 
 
 class SLOModel(StrictModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: Name
     description: str = ""
     objective: Fraction
-    window: Duration = 30 * 86400.0
+    window: SLOWindow = 30 * 86400.0
     sli: SLIModel = SLIModel(kind=SLIKind.AVAILABILITY)
     source: Source = LoadSource()
 
@@ -233,6 +253,7 @@ def _query(metric: _OSMetric | None) -> str | None:
 
 def _slo_from_openslo(doc: OpenSLODoc, file: str, prefix: str) -> SLOSpec:
     at = f"{prefix}.spec" if prefix else "spec"
+    _check_openslo_name(doc.metadata.name, file, prefix)
     spec = doc.spec
     if spec.indicator is None:
         raise ValidationError(file, f"{at}.indicator", "only inline indicators are supported "
@@ -297,8 +318,10 @@ def _openslo_sli(doc: OpenSLODoc, file: str, prefix: str) -> SLI:
         kind = SLIKind(annotations.get("chaos-suite/sli-kind", "availability"))
         threshold = annotations.get("chaos-suite/threshold-ms")
         threshold_ms = float(threshold) if threshold else None
-        if threshold_ms is not None and not (math.isfinite(threshold_ms) and threshold_ms > 0):
-            raise ValueError(f"threshold-ms must be a positive number; got {threshold!r}")
+        if threshold_ms is not None and not (math.isfinite(threshold_ms)
+                                             and 0 < threshold_ms <= 3_600_000):
+            raise ValueError("threshold-ms must be a positive number of milliseconds, at most "
+                             f"3600000 (1 h); got {threshold!r}")
         return SLI(kind=kind, threshold_ms=threshold_ms)
     except ValueError as exc:
         raise ValidationError(file, at, str(exc)) from None
@@ -307,7 +330,16 @@ def _openslo_sli(doc: OpenSLODoc, file: str, prefix: str) -> SLI:
 def _duration_or_raise(text: str) -> float:
     from chaos_suite.slo.duration import parse_duration
 
-    return parse_duration(text)
+    return parse_duration(text, maximum=MAX_SLO_WINDOW_SECONDS)
+
+
+def _check_openslo_name(name: str, file: str, prefix: str) -> None:
+    """The SLO's name obeys the same rule as in the own format (it names the SLO everywhere)."""
+    if len(name) > MAX_NAME_LENGTH or not re.fullmatch(NAME_PATTERN, name):
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise ValidationError(file, f"{prefix}.metadata.name" if prefix else "metadata.name",
+                              f"must be 1-{MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ - "
+                              f"starting with a letter or digit; got {shown!r}")
 
 
 def is_slo_document(doc: Any) -> bool:
@@ -330,14 +362,14 @@ def parse_slo_documents(docs: list[Any], file: str) -> list[SLOSpec]:
             try:
                 model = OpenSLODoc.model_validate(doc)
             except PydanticValidationError as exc:
-                raise_for_pydantic(file, exc, prefix)
+                raise_for_pydantic(file, exc, prefix, doc)
                 raise  # unreachable; keeps mypy honest
             specs.append(_slo_from_openslo(model, file, prefix))
         else:
             try:
                 own = SLOFileModel.model_validate(doc)
             except PydanticValidationError as exc:
-                raise_for_pydantic(file, exc, prefix)
+                raise_for_pydantic(file, exc, prefix, doc)
                 raise
             slos_at = f"{prefix}.slos" if prefix else "slos"
             specs.extend(_slo_from_model(m, own.service, file, f"{slos_at}[{i}]")

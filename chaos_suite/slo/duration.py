@@ -16,11 +16,24 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _EXPECTED = "expected a duration like '30d', '4w', '1h', '5m', '30s' (or seconds as a number)"
 
+MAX_PHASE_SECONDS = 86_400.0
+"""Upper bound of anything that happens within one run (baseline, cool-down, windows the
+safeguard and the hypothesis look back over, probe intervals): a run longer than a day is a typo."""
+
+MAX_SLO_WINDOW_SECONDS = 1_825 * 86_400.0
+"""Upper bound of an SLO window (5 × 365 days): budgets are planned over weeks to quarters."""
+
+
+def _shown(value: object) -> str:
+    """The value as quoted in a message, shortened, so that the message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
 
 def _positive_finite(seconds: float, original: object) -> float:
     """Durations are lengths of windows: zero, negative, NaN or infinite make no sense."""
     if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{_EXPECTED}; got {original!r} (must be positive and finite)")
+        raise ValueError(f"{_EXPECTED}; got {_shown(original)} (must be positive and finite)")
     return seconds
 
 
@@ -34,29 +47,49 @@ def _parse_units(text: str, original: object) -> float:
             break
         rank = _UNIT_ORDER.index(match.group(2))
         if rank <= last_rank:
-            raise ValueError(f"{_EXPECTED}; got {original!r} (units must appear largest first, each once)")
+            raise ValueError(f"{_EXPECTED}; got {_shown(original)} "
+                             "(units must appear largest first, each once)")
         last_rank = rank
         total += float(match.group(1)) * _UNITS[match.group(2)]
         position = match.end()
     if position != len(text) or position == 0:
-        raise ValueError(f"{_EXPECTED}; got {original!r}")
+        raise ValueError(f"{_EXPECTED}; got {_shown(original)}")
     return total
 
 
-def parse_duration(value: str | float) -> float:
+def parse_duration(value: str | float, *, maximum: float | None = None) -> float:
     """Return ``value`` in seconds.
 
     Accepts numbers (seconds) and strings such as "30d", "4w", "1h30m", "2.5s" or "90".
-    Raises :class:`ValueError` for anything else, including zero and negative durations.
+    Raises :class:`ValueError` for anything else, including zero and negative durations and,
+    given ``maximum``, durations longer than that many seconds.
     """
+    seconds = _parse(value)
+    if maximum is not None and seconds > maximum:
+        # say the bound: "1000000w" is almost certainly a typo, and the fix is to know the limit
+        raise ValueError(f"duration {_shown(value)} is too long: at most {_describe_limit(maximum)}")
+    return seconds
+
+
+def _describe_limit(seconds: float) -> str:
+    """A bound as people think of it: '24h' rather than '1d', '1825d (5 years)'."""
+    year = 365 * 86_400
+    if seconds <= 2 * 86_400 and seconds % 3_600 == 0:
+        return f"{int(seconds // 3_600)}h"
+    if seconds % year == 0:
+        return f"{format_duration(seconds)} ({int(seconds // year)} years)"
+    return format_duration(seconds)
+
+
+def _parse(value: str | float) -> float:
     # bool is an int subclass; True as "1 second" is always a mistake in a config file.
     # ValueError (not TypeError) throughout: config loaders catch one exception type.
     if isinstance(value, bool):
-        raise ValueError(f"{_EXPECTED}; got {value!r}")
+        raise ValueError(f"{_EXPECTED}; got {_shown(value)}")
     if isinstance(value, (int, float)):
         return _positive_finite(float(value), value)
     if not isinstance(value, str):
-        raise ValueError(f"{_EXPECTED}; got {value!r}")
+        raise ValueError(f"{_EXPECTED}; got {_shown(value)}")
     # "1h 30m" and "1H30M" are harmless spellings of "1h30m".
     text = "".join(value.split()).lower()
     if _PLAIN_NUMBER.fullmatch(text):

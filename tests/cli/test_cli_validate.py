@@ -41,6 +41,11 @@ def test_broken_files_exit_2_one_line_each() -> None:
         "unknown-slo.yaml": "scenarios[0].expect.availabilty: unknown SLO",
         "bad-experiment.json": "requires a method",
         "openslo-calendar.yaml": "spec.timeWindow[0].isRolling",
+        "bad-regex.yaml": "slos[0].source.match: invalid regular expression",
+        "billion-laughs.yaml": "configuration.f: YAML too large",
+        "long-baseline.yaml": "baseline: duration '1000000w' is too long: at most 24h",
+        "long-scenario-name.yaml": "scenarios[0].name: String should have at most 63 characters",
+        "long-window.yaml": "slos[0].window: duration '1826d' is too long: at most 1825d",
     }
     for line in lines:
         name = next(n for n in files if n in line)

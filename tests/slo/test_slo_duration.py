@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos_suite.slo import format_duration, parse_duration
+from chaos_suite.slo.duration import MAX_PHASE_SECONDS, MAX_SLO_WINDOW_SECONDS
 
 DAY = 86_400
 
@@ -102,3 +105,26 @@ def test_whole_seconds_round_trip(seconds: int) -> None:
 def test_fractional_seconds_round_trip_to_the_millisecond(millis: int) -> None:
     seconds = millis / 1000
     assert parse_duration(format_duration(seconds)) == pytest.approx(seconds, abs=5e-4)
+
+
+@pytest.mark.parametrize(
+    ("maximum", "value", "limit"),
+    [
+        (MAX_PHASE_SECONDS, "1000000w", "at most 24h"),
+        (MAX_PHASE_SECONDS, "24h1s", "at most 24h"),
+        (MAX_PHASE_SECONDS, 1e300, "at most 24h"),
+        (MAX_SLO_WINDOW_SECONDS, "1826d", "at most 1825d (5 years)"),
+        (MAX_SLO_WINDOW_SECONDS, "9" * 400 + "d", "must be positive and finite"),
+    ],
+)
+def test_parse_refuses_durations_beyond_the_maximum(maximum: float, value: str | float,
+                                                    limit: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(limit)) as info:
+        parse_duration(value, maximum=maximum)
+    assert len(str(info.value)) < 200  # a long value is shortened, the message stays readable
+
+
+def test_parse_accepts_durations_at_the_maximum() -> None:
+    assert parse_duration("24h", maximum=MAX_PHASE_SECONDS) == DAY
+    assert parse_duration("1825d", maximum=MAX_SLO_WINDOW_SECONDS) == 1825 * DAY
+    assert parse_duration("1000000w") == 1_000_000 * 7 * DAY  # no maximum, no bound
