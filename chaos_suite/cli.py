@@ -416,9 +416,10 @@ def _write_traceback(exc: BaseException) -> str | None:
     import time
     import traceback
 
+    from chaos_suite.safety.redact import Redactor, env_secrets
     from chaos_suite.safety.state import state_root
 
-    text = "".join(traceback.format_exception(exc))
+    text = Redactor(env_secrets()).text("".join(traceback.format_exception(exc)))
     name = f"crash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.txt"
     try:
         folder = state_root() / "crashes"

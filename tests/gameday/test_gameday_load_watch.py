@@ -4,6 +4,7 @@ figures with the verdict saying so."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -52,10 +53,8 @@ def stall_locust(folder: Path, seconds: float | None) -> tuple[subprocess.Popen[
         out, err = proc.communicate(timeout=120)
     finally:
         if locust:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(locust, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         if proc.poll() is None:
             proc.kill()
     return proc, run_dir, out, err

@@ -70,11 +70,10 @@ def small_disk(folder: Path, size: str) -> Iterator[Path]:
 
 def fill(folder: Path) -> None:
     """Write until the file system says it is full."""
-    with open(folder / "filler", "wb") as handle:
-        with contextlib.suppress(OSError):
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
+    with open(folder / "filler", "wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
 
 
 def fault_status(status: dict[str, Any]) -> dict[str, Any]:
