@@ -1,4 +1,5 @@
-"""The command line: parse, call the library, map the exception tree onto exit codes (DESIGN §4).
+"""The command line: parse, call the library, map the exception tree onto exit codes
+(docs/architecture.md §5).
 
 Heavy imports (pydantic models, chaoslib, locust's runner, kubernetes) happen inside the commands
 so that `chaos-suite --help` starts fast."""

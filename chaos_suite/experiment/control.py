@@ -3,7 +3,7 @@ interrupts the method when the run is asked to abort (abort file present).
 
 Controls are module-level functions in CTK; per-run state comes in through the control's
 arguments (file paths), so this module keeps no state of its own. The abort check never fires for
-rollback activities: a sticky abort must not block the rollbacks (DESIGN §7)."""
+rollback activities: a sticky abort must not block the rollbacks (docs/architecture.md §7.1)."""
 
 from __future__ import annotations
 
@@ -217,7 +217,7 @@ def _check_abort(abort_file: str) -> None:
 def before_experiment_control(context: dict[str, Any], events_file: str, abort_file: str,
                               scenario: str, **_: Any) -> None:
     """chaoslib turns SIGTERM into an InterruptExecution that a running python action swallows,
-    and the run then ends 'completed' (DESIGN §7). Make SIGTERM behave like SIGINT (whatever
+    and the run then ends 'completed' (docs/architecture.md §7.1). Make SIGTERM behave like SIGINT (whatever
     handler the process has for it), which chaoslib treats as a graceful interrupt."""
     import signal
     import threading

@@ -135,7 +135,7 @@ def summarize(journal: dict[str, Any]) -> ScenarioResult:
     states = journal.get("steady_states") or {}
     before = (states.get("before") or {}).get("steady_state_met")
     after = (states.get("after") or {}).get("steady_state_met")
-    # CTK reports deviated=false when the hypothesis failed *before* the method (DESIGN §7)
+    # CTK reports deviated=false when the hypothesis failed *before* the method (docs/architecture.md §7.1)
     deviated = bool(journal.get("deviated")) or before is False or after is False
     return ScenarioResult(journal=journal, status=status, deviated=deviated,
                           steady_state_met_before=before, steady_state_met_after=after,

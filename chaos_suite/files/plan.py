@@ -48,7 +48,7 @@ class LoadProfile(StrictModel):
 
 
 class AbortRule(StrictModel):
-    """Multi-window burn-rate rule (DESIGN §2) plus a cap on the budget one run may consume."""
+    """Multi-window burn-rate rule (docs/architecture.md §2) plus a cap on the budget one run may consume."""
 
     burn_rate: float | None = Field(default=None, gt=0)
     long_window: Duration = 30.0

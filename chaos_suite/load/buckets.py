@@ -4,7 +4,7 @@ The plugin calls :meth:`BucketCounter.record` once per request (so it must stay 
 lookup, a few integer adds, one ``bisect``) and :meth:`BucketCounter.pop_ready` about every
 tenth of a second; both take the current time as an argument so the tests drive the clock.
 
-Classification (DESIGN §1):
+Classification (docs/architecture.md §1):
 - availability: bad = (an exception and no HTTP status) or status >= 500; a 4xx is good (the
   server answered correctly). total = every request the SLI matches.
 - latency: valid = requests that are not bad per availability; good = valid and faster than

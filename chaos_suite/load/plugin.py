@@ -1,9 +1,9 @@
 """chaos_suite's Locust plugin: per-second SLI buckets from ``events.request``.
 
 Imported only inside the load worker process (it imports gevent and locust). Locust's own CSV
-history is a rolling average that misses the last second (DESIGN §7), so the buckets are counted
-here from every request event and emitted by a greenlet once a second has passed, then flushed
-on ``test_stop`` / ``quitting``.
+history is a rolling average that misses the last second (docs/architecture.md §7.2), so the
+buckets are counted here from every request event and emitted by a greenlet once a second has
+passed, then flushed on ``test_stop`` / ``quitting``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The only chaos_suite module that imports Locust at the top, and it must do so first: importing
 locust monkey-patches the process with gevent, which ends in a RecursionError if ssl, requests,
-urllib3 or chaoslib were imported before (DESIGN §7). The runner process never imports this.
+urllib3 or chaoslib were imported before (docs/architecture.md §7.2). The runner process never imports this.
 
 Protocol: the config is one JSON object (argv[1], or stdin when absent or ``-``). stdout carries
 only JSON lines: ``{"type": "ready", ...}`` once the locustfile is loaded and the runner is
@@ -19,7 +19,7 @@ every 0.5 s, which unlike PR_SET_PDEATHSIG does not depend on which parent *thre
 from __future__ import annotations
 
 # isort: off
-import locust  # must be the first real import: gevent monkey-patching (DESIGN §7)
+import locust  # must be the first real import: gevent monkey-patching (docs/architecture.md §7.2)
 
 # isort: on
 

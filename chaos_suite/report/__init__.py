@@ -1,6 +1,6 @@
 """Reports from a run directory alone: verdicts recomputed from samples, then rendered.
 
-``report/`` reads only the run record (DESIGN.md §3) and never talks to a target, so a report
+``report/`` reads only the run record (docs/architecture.md §4) and never talks to a target, so a report
 can be re-rendered at any time: ``render_run(run_dir)``.
 """
 

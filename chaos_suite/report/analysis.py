@@ -301,7 +301,8 @@ def _run_status(events: Sequence[Event]) -> tuple[str, int | None]:
 
 
 def _exit_code(status: str, runner_code: int | None, scenarios: Sequence[ScenarioResult]) -> int:
-    """DESIGN.md §4; the runner's own 2/3/4 stand, 0/1 are recomputed from the evidence."""
+    """Exit codes as in docs/architecture.md §5; the runner's own 2/3/4 stand, 0/1 are recomputed
+    from the evidence."""
     if runner_code is not None and runner_code not in (0, 1):
         return runner_code
     if status == "aborted":

@@ -1,6 +1,6 @@
-"""report.json: the machine-readable contract (DESIGN.md §9, schema chaos-suite/report/v1).
+"""report.json: the machine-readable contract (docs/architecture.md §8, schema chaos-suite/report/v1).
 
-Keys of §9 are never renamed; extra keys (reasons, recovery, windows, timeline, notes...) are
+Keys of that contract are never renamed; extra keys (reasons, recovery, windows, timeline, notes...) are
 added alongside. Fractions are plain numbers, times ISO 8601 UTC, durations seconds; unknown
 figures are null (never NaN or infinity, which are not JSON).
 """

@@ -1,4 +1,4 @@
-"""Turning evidence into a verdict per scenario and SLO (DESIGN.md §1, §2).
+"""Turning evidence into a verdict per scenario and SLO (docs/architecture.md §1, §2).
 
 Order of the checks, each with a human reason:
 

@@ -1,7 +1,7 @@
 """SLI/SLO models and the error-budget arithmetic.
 
 Pure on purpose: no I/O, no clock, and nothing else from chaos_suite is imported here, so every
-other layer (files, safeguard, report) can share one set of formulas (DESIGN.md §2).
+other layer (files, safeguard, report) can share one set of formulas (docs/architecture.md §2).
 """
 
 from chaos_suite.slo.budget import (

@@ -1,4 +1,4 @@
-"""Error-budget arithmetic (DESIGN.md §2, after the Google SRE Workbook, "Alerting on SLOs").
+"""Error-budget arithmetic (docs/architecture.md §2, after the Google SRE Workbook, "Alerting on SLOs").
 
 Notation: T objective, B = 1 - T error budget, P the SLO window in seconds, e an error ratio,
 BR = e / B the burn rate, C = BR * dt / P the fraction of the window's budget consumed over dt.

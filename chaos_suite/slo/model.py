@@ -1,4 +1,4 @@
-"""SLI and SLO value objects (DESIGN.md §1). Frozen, validated on construction, no I/O."""
+"""SLI and SLO value objects (docs/architecture.md §1). Frozen, validated on construction, no I/O."""
 
 from __future__ import annotations
 
