@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from chaos_suite import durable
+
 MODULE = "chaos_suite.experiment.control"
 
 
@@ -196,10 +198,7 @@ def _append(events_file: str, entry: dict[str, Any],
     line = json.dumps(entry, default=str)
     if "name" in entry:  # step names come from the user's file; the rest is ours
         line = _redactor(experiment).text(line)
-    with open(events_file, "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    durable.append_line(Path(events_file), line)
 
 
 def _is_rollback(context: dict[str, Any], experiment: dict[str, Any] | None) -> bool:

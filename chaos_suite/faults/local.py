@@ -83,10 +83,11 @@ def _record_event(event_type: str, func: str, detail: dict[str, Any]) -> None:
     line = Redactor(env_secrets()).text(json.dumps(
         {"t": time.time(), "type": event_type, "fault": func, "detail": detail,
          "scenario": os.environ.get("CHAOS_SUITE_SCENARIO") or None}))
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    from pathlib import Path
+
+    from chaos_suite import durable
+
+    durable.append_line(Path(path), line)
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos_suite import durable
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -41,25 +43,6 @@ class LedgerEntry:
                            dirs=tuple(str(d) for d in data.get("dirs") or ()))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, default=str))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 def new_entry(*, run_id: str, scenario: str | None, fault: str, target: str,
               revert: dict[str, Any], detail: dict[str, Any] | None = None) -> LedgerEntry:
     return LedgerEntry(id=f"{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}", t=time.time(),
@@ -83,7 +66,7 @@ def check_writable(dirs: list[Path], min_free_bytes: int = MIN_FREE_BYTES) -> No
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / f".probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-            _write_durably(probe, {"probe": True})
+            durable.write_json(probe, {"probe": True})
             probe.unlink()
             stats = os.statvfs(folder)
         except OSError as exc:
@@ -105,7 +88,7 @@ def record(entry: LedgerEntry, dirs: list[Path]) -> None:
     for folder in dirs:
         path = folder / f"{entry.id}.json"
         try:
-            _write_durably(path, data)
+            durable.write_json(path, data)
         except OSError as exc:
             for done in written:
                 with contextlib.suppress(OSError):
@@ -138,9 +121,9 @@ def clear(entry_id: str, dirs: list[Path], how: str) -> None:
         if (folder / ".run").exists():
             data = json.loads(path.read_text(encoding="utf-8"))
             data["cleared"] = {"t": time.time(), "how": how}
-            _write_durably(folder / "cleared" / f"{entry_id}.json", data)
+            durable.write_json(folder / "cleared" / f"{entry_id}.json", data)
         path.unlink(missing_ok=True)
-        _fsync_dir(folder)
+        durable.fsync_dir(folder)
 
 
 def mark_run_ledger(folder: Path) -> None:

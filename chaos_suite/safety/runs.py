@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chaos_suite import durable
 from chaos_suite.safety.state import runs_dir
 from chaos_suite.targets.local.lifecycle import pid_alive
 
@@ -44,13 +45,7 @@ class RunRegistration:
         self._save()
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(self.data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        durable.write_json(self.path, self.data)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
