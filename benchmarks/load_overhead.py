@@ -11,7 +11,7 @@ the test's elapsed time, the same measure for both; and, less sensitive to other
 machine, the Locust process's CPU time per request. The default locustfile saturates the client
 (no wait time) because a paced one would hide any overhead.
 
-Without ``--url`` a target is started here: ``stub`` (chaos_suite.load.stub_target, one aiohttp
+Without ``--url`` a target is started here: ``stub`` (tests/support/stub_target.py, one aiohttp
 process) or ``local`` (the embedded demo service, chaos_suite.targets.local). Target and Locust
 share the cores: read the ratio, not the absolute figures.
 """
@@ -34,6 +34,8 @@ from chaos_suite.load.buckets import BucketCounter
 from chaos_suite.load.config import SliSpec
 from chaos_suite.load.runner import LoadProcess
 
+STUB_TARGET = Path(__file__).resolve().parents[1] / "tests" / "support" / "stub_target.py"
+
 SATURATING = """
 from locust import FastHttpUser, constant, task
 
@@ -50,7 +52,8 @@ class Saturate(FastHttpUser):
 @contextlib.contextmanager
 def _stub_target() -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chaos_suite.load.stub_target", "--port", "0"],
+        # test support, not product code: run from the tests' folder by path
+        [sys.executable, str(STUB_TARGET), "--port", "0"],
         stdout=subprocess.PIPE, text=True,
     )
     try:

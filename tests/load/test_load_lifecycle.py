@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.stub_target import StubTarget
 
 from chaos_suite.errors import PreflightError, ValidationError
 from chaos_suite.load.runner import LoadProcess
-from chaos_suite.load.stub_target import StubTarget
 
 PLAIN = """
 from locust import FastHttpUser, task, constant

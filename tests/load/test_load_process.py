@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.stub_target import StubTarget
 
 from chaos_suite.load.runner import LoadProcess
-from chaos_suite.load.stub_target import StubTarget
 
 USERS = 4
 

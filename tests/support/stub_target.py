@@ -1,4 +1,5 @@
-"""A tiny deterministic HTTP target for load tests and the overhead benchmark.
+"""A tiny deterministic HTTP target for load tests and the overhead benchmark (test support, not
+product code: tests import it as ``support.stub_target``, the benchmark runs this file by path).
 
 Not the demo service (that is ``chaos_suite.targets.local``): this one answers on a fixed schedule
 so tests know exactly what the client should have counted, and it counts every answer itself.
@@ -10,7 +11,7 @@ Routes (any method):
 - ``/__counts`` → JSON ``{path: {status: n}}`` of everything answered so far (not counted)
 
 Run in a thread (:class:`StubTarget`) or as a process:
-``python -m chaos_suite.load.stub_target [--port 0]`` prints ``{"url": ...}`` on stdout.
+``python tests/support/stub_target.py [--port 0]`` prints ``{"url": ...}`` on stdout.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ async def _main_async(port: int, error_every: int, slow_ms: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chaos_suite.load.stub_target")
+    parser = argparse.ArgumentParser(prog="stub_target.py")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--error-every", type=int, default=10)
     parser.add_argument("--slow-ms", type=float, default=300.0)
