@@ -81,3 +81,27 @@ def test_single_experiment_for_ci_writes_junit_and_fails_on_worse_burn(tmp_path:
     failures = suite.findall(".//failure")
     assert failures and "worse-than-expected" in ET.tostring(suite, encoding="unicode")
     assert "worse-than-expected" in result.stdout
+
+
+def test_managed_supervisor_killed_mid_run_leaves_no_pending_entry(tmp_path: Path) -> None:
+    """The managed target's supervisor dies under the fault: the reverts cannot reach it, but
+    its faults died with it, so the run clears its own entries and the target's folder."""
+    plan = long_errors_plan(tmp_path / "plan")
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen(cli_command("gameday", "run", str(plan), "--reports", str(reports)),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run_dir, _ = wait_for_event(reports, "fault_injected")
+        ready = next(e for e in events(run_dir) if e["type"] == "target_ready")
+        os.kill(int(ready["pids"][0]), signal.SIGKILL)  # the supervisor
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 4, out + err
+    assert "unreachable" in err and "Traceback" not in err
+    state = Path(os.environ["CHAOS_SUITE_STATE_DIR"])
+    assert list((state / "ledger").glob("*.json")) == []
+    assert not (state / "managed" / run_dir.name).exists()
+    assert list((run_dir / "ledger").glob("*.json")) == []
+    assert_no_survivors(run_pids(run_dir))

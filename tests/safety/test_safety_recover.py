@@ -163,3 +163,51 @@ def test_operator_signal_aborts_with_rollbacks(standing: dict[str, Any], tmp_pat
     assert pid is not None
     assert_no_survivors([pid])
     assert os.listdir(Path(os.environ["CHAOS_SUITE_STATE_DIR"]) / "ledger") == []
+
+
+def _processes_with_env(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_recover_stops_what_a_killed_rollback_started(standing: dict[str, Any],
+                                                      tmp_path: Path) -> None:
+    """SIGKILL while a rollback's `sleep` runs: the child is orphaned; `recover` finds it by
+    the run id it inherited and stops it, then replays the reverts."""
+    sleep = {"type": "action", "name": "settle",
+             "provider": {"type": "process", "path": "sleep", "arguments": "30"}}
+    plan = write_plan(tmp_path / "p", [{
+        "name": "fault",
+        "experiment": experiment("fault, then a slow rollback", [
+            action("inject", "inject_errors", pause_after=1, ratio=0.3, ttl_s=600)],
+            [sleep, action("clear", "clear_faults")]),
+        "expect": {"availability": {"max_budget_consumed": "1%"}},
+    }], baseline="1s", managed=False, tier="local")
+    reports = tmp_path / "r"
+    proc = start_run(plan, reports)
+    try:
+        run_dir, _ = wait_for_event(reports, "rollbacks_started", timeout_s=60)
+        marker = f"CHAOS_SUITE_RUN_ID={run_dir.name}"
+        deadline = time.monotonic() + 10
+        while not _processes_with_env(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_with_env(marker), "the rollback's sleep should be running"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    orphans = _processes_with_env(marker)
+    assert orphans  # still there after the runner died
+    recovered = run_cli("recover")
+    assert recovered.returncode == 0, recovered.stderr
+    assert "killed process" in recovered.stdout
+    assert_no_survivors(orphans)
+    assert not fault_active(standing)
