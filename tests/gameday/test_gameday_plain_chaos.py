@@ -52,6 +52,12 @@ def test_chaos_run_injects_and_rolls_back(standing: dict[str, object],
     assert status["fault"]["active"] is False
     assert status["replicas_alive"] == len(status["replicas"])
     assert any(r["restarts"] >= 1 for r in status["replicas"])  # the kill really happened
-    # the errors experiment really injected 5% (its action's output is the target's fault state)
+    # the errors experiment really injected 5%: the inject action's own output, and the target's
+    # fault state it returned (what the supervisor answered, not what was asked), both say so
     errors = json.loads((tmp_path / "local-inject-errors.yaml.journal.json").read_text())
-    assert "0.05" in json.dumps(errors["run"][0]["output"])
+    inject = [r for r in errors["run"] if r["activity"]["name"] == "inject-5pct-errors"]
+    assert len(inject) == 1, [r["activity"]["name"] for r in errors["run"]]
+    output = inject[0]["output"]
+    assert output["fault"] == "inject_errors"
+    assert output["error_ratio"] == 0.05 and output["ttl_s"] == 120
+    assert output["state"]["active"] is True and output["state"]["error_ratio"] == 0.05
