@@ -48,6 +48,31 @@ def budget_consumed(burn_rate: float, interval_s: float, window_s: float) -> flo
     return burn_rate * interval_s / window_s
 
 
+def pooled_burn_rate(good: int, total: int, objective: float) -> float | None:
+    """BR of counts pooled over a window, as an alert sees it; None with no events (no data).
+
+    The one home of "burn rate over the last N seconds": the safeguard's windows, the console's
+    status line and the report's baseline, peak and recovery windows all pool and call this.
+    """
+    ratio = error_ratio(good, total)
+    return None if ratio is None else burn_rate(ratio, objective)
+
+
+def _burn_seconds(
+    buckets: Iterable[tuple[float, int, int]], objective: float
+) -> tuple[float, float, int]:
+    """(sum of BR_i * dt_i, sum of dt_i, bucket count) over the buckets with events."""
+    weighted = data_s = 0.0
+    with_data = 0
+    for dt_s, good, total in buckets:
+        rate = pooled_burn_rate(good, total, objective)
+        if rate is not None:
+            weighted += rate * dt_s
+            data_s += dt_s
+            with_data += 1
+    return weighted, data_s, with_data
+
+
 def consumed_over_buckets(
     buckets: Iterable[tuple[float, int, int]], objective: float, window_s: float
 ) -> float:
@@ -58,11 +83,7 @@ def consumed_over_buckets(
     """
     _check_objective(objective)
     _check_positive("window_s", window_s)
-    weighted = 0.0
-    for dt_s, good, total in buckets:
-        ratio = error_ratio(good, total)
-        if ratio is not None:
-            weighted += burn_rate(ratio, objective) * dt_s
+    weighted, _, _ = _burn_seconds(buckets, objective)
     return weighted / window_s
 
 
@@ -75,6 +96,51 @@ def attributed_consumption(
     decides whether to clamp (the report does not, so the evidence stays visible).
     """
     return consumed_fault - budget_consumed(baseline_burn_rate, fault_interval_s, window_s)
+
+
+@dataclass(frozen=True)
+class BudgetSpend:
+    """Budget spent over some buckets: what :func:`budget_spend` returns.
+
+    ``data_seconds`` is n, the time the sum ran over (buckets with events only), so the
+    background BR_baseline * n / P is taken off the same seconds that spent (docs/architecture.md §2).
+    """
+
+    consumed: float
+    data_seconds: float
+    window_s: float
+    baseline_burn_rate: float | None = None
+
+    @property
+    def attributed(self) -> float:
+        """C_attr = C - BR_baseline * n / P; no baseline (None) counts as BR 0."""
+        return self.attributed_of(self.consumed)
+
+    def attributed_of(self, consumed: float) -> float:
+        """Any figure over the same seconds (e.g. an interval bound) less the same background."""
+        return attributed_consumption(
+            consumed, self.baseline_burn_rate or 0.0, self.data_seconds, self.window_s
+        )
+
+
+def budget_spend(
+    buckets: Iterable[tuple[float, int, int]],
+    objective: float,
+    window_s: float,
+    baseline_burn_rate: float | None = None,
+) -> BudgetSpend | None:
+    """Consumed and attributed budget over ``(dt_s, good, total)`` buckets; None with no events.
+
+    The one home of "budget consumed so far" and "attributed beyond the baseline": the
+    safeguard's cap, the console, the report and the server-side truth all call this.
+    Unlike :func:`consumed_over_buckets`, no data is None (unknown), not 0.
+    """
+    _check_objective(objective)
+    _check_positive("window_s", window_s)
+    weighted, data_s, with_data = _burn_seconds(buckets, objective)
+    if with_data == 0:
+        return None
+    return BudgetSpend(weighted / window_s, data_s, window_s, baseline_burn_rate)
 
 
 def time_to_exhaustion(burn_rate: float, window_s: float) -> float:

@@ -11,11 +11,13 @@ from chaos_suite.slo import (
     alert_table,
     attributed_consumption,
     budget_consumed,
+    budget_spend,
     burn_rate,
     burn_rate_for,
     consumed_over_buckets,
     error_ratio,
     parse_duration,
+    pooled_burn_rate,
     time_to_exhaustion,
     wilson_interval,
 )
@@ -132,3 +134,23 @@ def test_multi_window_rule_validates_its_windows() -> None:
         MultiWindowRule(60, 120, 2.0)
     with pytest.raises(ValueError, match="threshold"):
         MultiWindowRule(60, 5, 0)
+
+
+def test_pooled_burn_rate_is_none_without_events() -> None:
+    assert pooled_burn_rate(0, 0, 0.999) is None
+    assert pooled_burn_rate(990, 1000, 0.999) == pytest.approx(10.0)
+    assert pooled_burn_rate(990, 1000, 0.999) == burn_rate(0.01, 0.999)
+
+
+def test_budget_spend_agrees_with_the_bucket_sum_and_attribution() -> None:
+    buckets = [(1.0, 990, 1000), (1.0, 0, 0), (1.0, 995, 1000), (1.0, 1000, 1000)]
+    spend = budget_spend(buckets, 0.999, P30, baseline_burn_rate=2.0)
+    assert spend is not None
+    assert spend.data_seconds == 3.0  # the empty second neither spends nor counts
+    assert spend.consumed == consumed_over_buckets(buckets, 0.999, P30)
+    assert spend.attributed == attributed_consumption(spend.consumed, 2.0, 3.0, P30)
+    assert spend.attributed_of(0.5) == attributed_consumption(0.5, 2.0, 3.0, P30)
+    no_baseline = budget_spend(buckets, 0.999, P30)
+    assert no_baseline is not None and no_baseline.attributed == no_baseline.consumed
+    assert budget_spend([(1.0, 0, 0)], 0.999, P30) is None  # no data is unknown, not 0
+    assert budget_spend([], 0.999, P30) is None
