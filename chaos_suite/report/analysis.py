@@ -30,17 +30,17 @@ from chaos_suite.report.series import (
     Counts,
     Series,
     build_series,
-    consumed_in,
     consumed_in_window,
     counts_in,
     peak_burn_rate,
     recovery_seconds,
     seconds_of,
+    spend_in,
     window_counts,
 )
 from chaos_suite.report.timeline import TimelineEntry, build_timeline
 from chaos_suite.report.verdict import Evidence, Verdict, decide
-from chaos_suite.slo import SLO, burn_rate, wilson_interval
+from chaos_suite.slo import SLO, pooled_burn_rate, wilson_interval
 
 __all__ = [
     "RunAnalysis",
@@ -187,19 +187,21 @@ def _slo_result(
     base_counts = (
         counts_in(series, windows.baseline.start, windows.baseline.end) if windows.baseline else Counts()
     )
-    base_ratio = base_counts.error_ratio()
-    base_br = None if base_ratio is None else burn_rate(base_ratio, slo.objective)
+    base_br = pooled_burn_rate(base_counts.good, base_counts.total, slo.objective)
     fault = counts_in(series, windows.fault.start, windows.fault.end)
     m = windows.measurement
     measured = counts_in(series, m.start, m.end)
-    consumed, n = consumed_in(series, slo, m.start, m.end)
-    consumed_ci = attributed = attributed_ci = None
-    if consumed is not None:
+    # consumed and attributed come from slo.budget_spend, as for the safeguard, the console
+    # and the server-side truth (docs/architecture.md §2)
+    spend = spend_in(series, slo, m.start, m.end, base_br)
+    consumed = consumed_ci = attributed = attributed_ci = None
+    n = 0
+    if spend is not None:
+        consumed, attributed = spend.consumed, spend.attributed
+        n = round(spend.data_seconds)  # one-second buckets: a whole number of seconds
         consumed_ci = _budget_ci(slo, measured, consumed, n)
-        background = (base_br or 0.0) * n / slo.window_seconds
-        attributed = consumed - background
-        if consumed_ci is not None:
-            attributed_ci = (consumed_ci[0] - background, consumed_ci[1] - background)
+        if consumed_ci is not None:  # the bounds less the same background as the point
+            attributed_ci = (spend.attributed_of(consumed_ci[0]), spend.attributed_of(consumed_ci[1]))
     width = plan.peak_window_seconds
     recovery = recovery_seconds(series, slo, windows.fault.end, m.end, width)
     peak = peak_burn_rate(series, slo, m.start, m.end, width)

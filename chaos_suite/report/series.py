@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from chaos_suite.slo import SLO, burn_rate, error_ratio
+from chaos_suite.slo import SLO, BudgetSpend, budget_spend, error_ratio, pooled_burn_rate
 
 
 @dataclass(frozen=True)
@@ -82,27 +82,26 @@ def counts_in(series: Series, start: float, end: float) -> Counts:
     return Counts(good, total)
 
 
-def consumed_in(series: Series, slo: SLO, start: float, end: float) -> tuple[float | None, int]:
-    """Budget consumed over ``[start, end)`` as sum(BR_i * 1 s) / P, and the data seconds used.
+def spend_in(
+    series: Series, slo: SLO, start: float, end: float, baseline_burn_rate: float | None = None
+) -> BudgetSpend | None:
+    """Budget consumed over ``[start, end)`` (sum of BR_i * 1 s / P) and attributed beyond
+    ``baseline_burn_rate``, by :func:`chaos_suite.slo.budget_spend` (docs/architecture.md §2).
 
-    Returns ``(None, 0)`` when no second in the window has events (unknown, not zero).
+    None when no second in the window has events (unknown, not zero).
     """
-    weighted = 0.0
-    data_seconds = 0
-    for second in seconds_of(start, end):
-        counts = series.get(second)
-        ratio = None if counts is None else counts.error_ratio()
-        if ratio is not None:
-            weighted += burn_rate(ratio, slo.objective)
-            data_seconds += 1
-    if data_seconds == 0:
-        return None, 0
-    return weighted / slo.window_seconds, data_seconds
+    buckets = (
+        (1.0, counts.good, counts.total)
+        for second in seconds_of(start, end)
+        if (counts := series.get(second)) is not None
+    )
+    return budget_spend(buckets, slo.objective, slo.window_seconds, baseline_burn_rate)
 
 
-def _pooled_burn_rate(series: Series, slo: SLO, first: int, stop: int) -> float | None:
-    ratio = counts_in(series, first, stop).error_ratio()
-    return None if ratio is None else burn_rate(ratio, slo.objective)
+def burn_rate_in(series: Series, slo: SLO, start: float, end: float) -> float | None:
+    """Burn rate of the pooled counts of ``[start, end)``; None without events."""
+    counts = counts_in(series, start, end)
+    return pooled_burn_rate(counts.good, counts.total, slo.objective)
 
 
 def peak_burn_rate(series: Series, slo: SLO, start: float, end: float, width_s: int) -> float | None:
@@ -118,7 +117,7 @@ def peak_burn_rate(series: Series, slo: SLO, start: float, end: float, width_s: 
     width = max(1, width_s)
     last_first = max(seconds.start, seconds.stop - width)
     rates = (
-        _pooled_burn_rate(series, slo, first, min(first + width, seconds.stop))
+        burn_rate_in(series, slo, first, min(first + width, seconds.stop))
         for first in range(seconds.start, last_first + 1)
     )
     known = [rate for rate in rates if rate is not None]
@@ -138,7 +137,7 @@ def recovery_seconds(series: Series, slo: SLO, fault_end: float, end: float, wid
     stop = math.ceil(end)
     width = max(1, width_s)
     for first in range(first_after, stop):
-        rate = _pooled_burn_rate(series, slo, first, min(first + width, stop))
+        rate = burn_rate_in(series, slo, first, min(first + width, stop))
         if rate is not None and rate <= 1.0:
             return float(first - first_after)
     return None
@@ -162,5 +161,5 @@ def consumed_in_window(
     None when the window holds no events. ``source`` as in :func:`window_counts` (the report
     passes ``slo.source``).
     """
-    consumed, _ = consumed_in(build_series(samples, slo.name, source), slo, start, end)
-    return consumed
+    spend = spend_in(build_series(samples, slo.name, source), slo, start, end)
+    return None if spend is None else spend.consumed

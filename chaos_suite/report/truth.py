@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chaos_suite.report.series import Counts, Sample, consumed_in_window, seconds_of, window_counts
+from chaos_suite.report.series import Counts, Sample, build_series, burn_rate_in, counts_in, spend_in
 from chaos_suite.slo.model import SLI, SLO, SLIKind
 
 SERVER_COUNTERS = "server_counters.json"
@@ -34,21 +34,14 @@ def _epoch(iso: str) -> float:
 
 def _attributed(samples: list[Sample], slo: SLO, window: dict[str, Any],
                 baseline: dict[str, Any] | None) -> tuple[float | None, Counts]:
+    """The same windows and the same functions as the client-side analysis (series.spend_in,
+    series.burn_rate_in over slo.budget_spend), so the two differ only by their counts."""
+    series = build_series(samples, slo.name)
     start, end = _epoch(window["start"]), _epoch(window["end"])
-    consumed = consumed_in_window(samples, slo, start, end)
-    counts = window_counts(samples, slo.name, start, end)
-    if consumed is None:
-        return None, counts
-    if baseline is None:
-        return consumed, counts
-    b_start, b_end = _epoch(baseline["start"]), _epoch(baseline["end"])
-    base = window_counts(samples, slo.name, b_start, b_end)
-    if base.total == 0:
-        return consumed, counts
-    base_br = (base.bad / base.total) / slo.error_budget
-    by_second = {s.t for s in samples if s.slis[slo.name].total > 0}
-    with_data = sum(1 for t in seconds_of(start, end) if t in by_second)
-    return consumed - base_br * with_data / slo.window_seconds, counts
+    base_br = (None if baseline is None else
+               burn_rate_in(series, slo, _epoch(baseline["start"]), _epoch(baseline["end"])))
+    spend = spend_in(series, slo, start, end, base_br)
+    return (None if spend is None else spend.attributed), counts_in(series, start, end)
 
 
 def load_server_rows(run_dir: Path) -> list[dict[str, Any]] | None:
