@@ -52,7 +52,14 @@ class SampleStore:
                     total += per[name][1]
         return good, total
 
-    def series(self, name: str) -> list[tuple[int, int, int]]:
-        """[(second, good, total)] in time order."""
+    def trailing(self, name: str, seconds: int, last: int) -> tuple[int, int]:
+        """(good, total) of `name` over the `seconds` seconds ending with `last`: the window
+        the safeguard and the console take a burn rate over."""
+        return self.counts(name, last - seconds + 1, last + 1)
+
+    def buckets(self, name: str, since: int) -> list[tuple[float, int, int]]:
+        """[(1.0, good, total)] per second from `since` on, in time order: the bucket form of
+        chaos_suite.slo.budget_spend (docs/architecture.md §2)."""
         with self._lock:
-            return sorted((t, *per[name]) for t, per in self._by_second.items() if name in per)
+            return [(1.0, *per[name]) for t, per in sorted(self._by_second.items())
+                    if t >= since and name in per]

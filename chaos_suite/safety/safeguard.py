@@ -10,13 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chaos_suite.slo.budget import burn_rate, error_ratio
+from chaos_suite.slo.budget import BudgetSpend, MultiWindowRule, budget_spend, pooled_burn_rate
 
 
 class Counts(Protocol):
     def last_second(self) -> int | None: ...
     def counts(self, name: str, first: int, end: int) -> tuple[int, int]: ...
-    def series(self, name: str) -> list[tuple[int, int, int]]: ...
+    def trailing(self, name: str, seconds: int, last: int) -> tuple[int, int]: ...
+    def buckets(self, name: str, since: int) -> list[tuple[float, int, int]]: ...
     def arrival(self, second: int) -> float | None: ...
 
 
@@ -35,6 +36,31 @@ class SLORef:
     window_s: float
 
 
+@dataclass(frozen=True)
+class Burn:
+    """One SLO's figures at a sample second, as the rule judges them."""
+
+    long_window_s: int
+    short_window_s: int
+    long: tuple[int, int]  # (good, total) over the long window
+    short: tuple[int, int]
+    burn_rate_long: float | None  # None: no data in that window
+    burn_rate_short: float | None
+    spend: BudgetSpend | None  # since `since_second`; None: no data yet
+
+
+def measure(store: Counts, slo: SLORef, rule: Rule, since_second: int, last: int) -> Burn:
+    """Burn over the rule's windows ending at `last` and budget spent since `since_second`,
+    by the same chaos_suite.slo functions as the console and the report (docs/architecture.md §2)."""
+    long_n = max(1, round(rule.long_window_s))  # samples are whole seconds
+    short_n = max(1, round(rule.short_window_s))
+    long = store.trailing(slo.name, long_n, last)
+    short = store.trailing(slo.name, short_n, last)
+    return Burn(long_n, short_n, long, short,
+                pooled_burn_rate(*long, slo.objective), pooled_burn_rate(*short, slo.objective),
+                budget_spend(store.buckets(slo.name, since_second), slo.objective, slo.window_s))
+
+
 def evaluate(store: Counts, slos: list[SLORef], rule: Rule, since_second: int
              ) -> dict[str, Any] | None:
     """The first SLO whose rule holds at the latest sample, with the evidence; else None."""
@@ -42,30 +68,21 @@ def evaluate(store: Counts, slos: list[SLORef], rule: Rule, since_second: int
     if last is None:
         return None
     for slo in slos:
-        budget = 1.0 - slo.objective
-        if rule.burn_rate is not None:
-            long_n = max(1, round(rule.long_window_s))
-            short_n = max(1, round(rule.short_window_s))
-            g_long, n_long = store.counts(slo.name, last - long_n + 1, last + 1)
-            g_short, n_short = store.counts(slo.name, last - short_n + 1, last + 1)
-            e_long, e_short = error_ratio(g_long, n_long), error_ratio(g_short, n_short)
-            if e_long is not None and e_short is not None:
-                br_long = burn_rate(e_long, slo.objective)
-                br_short = burn_rate(e_short, slo.objective)
-                if br_long > rule.burn_rate and br_short > rule.burn_rate:
-                    return _trip(store, slo, last, "burn-rate", {
-                        "burn_rate_long": br_long, "burn_rate_short": br_short,
-                        "threshold": rule.burn_rate, "long_window_s": long_n,
-                        "short_window_s": short_n, "long": {"good": g_long, "total": n_long},
-                        "short": {"good": g_short, "total": n_short}})
-        if rule.max_budget_consumed is not None:
-            consumed = 0.0
-            for second, good, total in store.series(slo.name):
-                if second >= since_second and total > 0:
-                    consumed += ((total - good) / total) / budget / slo.window_s
-            if consumed > rule.max_budget_consumed:
-                return _trip(store, slo, last, "budget-cap", {
-                    "budget_consumed": consumed, "cap": rule.max_budget_consumed})
+        burn = measure(store, slo, rule, since_second, last)
+        if rule.burn_rate is not None and MultiWindowRule(
+                burn.long_window_s, burn.short_window_s, rule.burn_rate).fires(
+                burn.burn_rate_long, burn.burn_rate_short):
+            (g_long, n_long), (g_short, n_short) = burn.long, burn.short
+            return _trip(store, slo, last, "burn-rate", {
+                "burn_rate_long": burn.burn_rate_long, "burn_rate_short": burn.burn_rate_short,
+                "threshold": rule.burn_rate, "long_window_s": burn.long_window_s,
+                "short_window_s": burn.short_window_s, "long": {"good": g_long, "total": n_long},
+                "short": {"good": g_short, "total": n_short}})
+        # no data yet spends nothing, so it never trips the cap
+        consumed = 0.0 if burn.spend is None else burn.spend.consumed
+        if rule.max_budget_consumed is not None and consumed > rule.max_budget_consumed:
+            return _trip(store, slo, last, "budget-cap", {
+                "budget_consumed": consumed, "cap": rule.max_budget_consumed})
     return None
 
 
