@@ -8,12 +8,14 @@ names, so a `[/]` in an experiment title is printed as written, never read as ri
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.files.slo_file import SLOSpec
 from chaos_suite.gameday.samples import SampleStore
+from chaos_suite.slo import budget_spend, pooled_burn_rate
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
@@ -57,18 +59,23 @@ class Console:
     def phase(self, name: str, detail: str = "") -> None:
         self._say(self._stamp(), " ", (f"▶ {name}", "bold cyan"), f" {detail}")
 
-    def live(self, label: str, store: SampleStore, slos: list[SLOSpec], window_s: int = 5) -> None:
-        last = store.last_second()
-        if last is None:
+    def live(self, label: str, store: SampleStore, slos: list[SLOSpec], window_s: int = 5, *,
+             since: int | None = None, baseline: tuple[int, int] | None = None) -> None:
+        """One status line: per SLO the burn over the last `window_s` s and the budget spent by
+        the samples since `since` (default: the first), beyond `baseline` when given; see
+        :func:`live_burn`."""
+        figures = live_burn(store, slos, window_s, since=since, baseline=baseline)
+        if not figures:
             return
         parts = []
-        for spec in slos:
-            good, total = store.counts(spec.name, last - window_s + 1, last + 1)
-            if total == 0:
-                parts.append(f"{spec.name}: no data")
-                continue
-            burn = ((total - good) / total) / spec.slo.error_budget
-            parts.append(f"{spec.name}: burn {burn:.2f}× ({total} req/{window_s}s)")
+        for f in figures:
+            part = (f"{f.slo}: no data" if f.burn_rate is None else
+                    f"{f.slo}: burn {f.burn_rate:.2f}× ({f.requests} req/{f.window_s}s)")
+            if f.consumed is not None:
+                part += f", spent {_pct(f.consumed)} of budget"
+                if f.baseline_burn_rate is not None:
+                    part += f" ({_pct(f.attributed)} beyond baseline)"
+            parts.append(part)
         self._say(self._stamp(), f"   {label} · " + " · ".join(parts))
 
     def scenario_result(self, name: str, result: Any) -> None:
@@ -133,6 +140,42 @@ class Console:
         self._say("safety gates: passed")
         self._say(f"expected duration ≈ {duration_s:.0f} s · nothing was injected")
 
+
+@dataclass(frozen=True)
+class LiveBurn:
+    """One SLO's figures on the console's status line."""
+
+    slo: str
+    window_s: int
+    requests: int  # events in the last `window_s` seconds
+    burn_rate: float | None  # pooled over those seconds; None: no data
+    consumed: float | None  # budget spent by the samples so far; None: no data yet
+    baseline_burn_rate: float | None  # None: no baseline given, or no data in it
+    attributed: float | None  # spent beyond the baseline burn rate (all of it without one)
+
+
+def live_burn(store: SampleStore, slos: list[SLOSpec], window_s: int = 5, *,
+              since: int | None = None, baseline: tuple[int, int] | None = None) -> list[LiveBurn]:
+    """Per SLO, for the samples so far: the burn over the last `window_s` seconds, the budget
+    consumed from second `since` on (default: the first sample) and what of it lies beyond the
+    burn rate of the `baseline` seconds [first, stop). The same store windows and the same
+    chaos_suite.slo functions as the safeguard and the report (docs/architecture.md §2), so the
+    three agree on the same samples."""
+    last = store.last_second()
+    if last is None:
+        return []
+    first = since if since is not None else (store.first_second() or last)
+    out = []
+    for spec in slos:
+        objective, window = spec.slo.objective, spec.slo.window_seconds
+        good, total = store.trailing(spec.name, window_s, last)
+        base_br = None if baseline is None else pooled_burn_rate(
+            *store.counts(spec.name, *baseline), objective)
+        spend = budget_spend(store.buckets(spec.name, first), objective, window, base_br)
+        out.append(LiveBurn(spec.name, window_s, total, pooled_burn_rate(good, total, objective),
+                            None if spend is None else spend.consumed, base_br,
+                            None if spend is None else spend.attributed))
+    return out
 
 
 def _step_marks(step: Step, tier: str, allowed: list[str], all_pods: int) -> list[Part]:
