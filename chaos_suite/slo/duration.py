@@ -2,7 +2,9 @@
 
 Units, largest first: ``w`` (7 days), ``d``, ``h``, ``m``, ``s``. A string is one or more
 ``<number><unit>`` parts, units in descending order and each at most once (the Prometheus
-convention, so "5m1h" is rejected as a likely typo). A bare number means seconds.
+convention, so "5m1h" is rejected as a likely typo). A bare number means seconds. Other letters
+may be upper case ("1H"), but not ``M``, ``Q`` and ``Y``: OpenSLO's months, quarters and years
+(chaos_suite.slo.calendar) have no fixed length, and "1M" must never read as one minute.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ _UNIT_ORDER = "wdhms"
 _PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _EXPECTED = "expected a duration like '30d', '4w', '1h', '5m', '30s' (or seconds as a number)"
+_CALENDAR_UNITS = {"M": "month", "Q": "quarter", "Y": "year"}
 
 MAX_PHASE_SECONDS = 86_400.0
 """Upper bound of anything that happens within one run (baseline, cool-down, windows the
@@ -90,8 +93,17 @@ def _parse(value: str | float) -> float:
         return _positive_finite(float(value), value)
     if not isinstance(value, str):
         raise ValueError(f"{_EXPECTED}; got {_shown(value)}")
-    # "1h 30m" and "1H30M" are harmless spellings of "1h30m".
-    text = "".join(value.split()).lower()
+    compact = "".join(value.split())
+    # 'M', 'Q' and 'Y' are months, quarters and years in OpenSLO: lowercasing 'M' would read
+    # "1M" as one minute. They have no fixed length in seconds, so they are refused here;
+    # OpenSLO windows go through chaos_suite.slo.calendar instead.
+    calendar_unit = re.search(r"\d([MQY])", compact)
+    if calendar_unit:
+        raise ValueError(f"{_EXPECTED}; got {_shown(value)} ('{calendar_unit.group(1)}' is a "
+                         f"{_CALENDAR_UNITS[calendar_unit.group(1)]}, which has no fixed length: "
+                         "write days, e.g. '30d', or 'm' for minutes)")
+    # "1h 30m" and "1H" are harmless spellings of "1h30m" and "1h".
+    text = compact.lower()
     if _PLAIN_NUMBER.fullmatch(text):
         return _positive_finite(float(text), value)
     return _positive_finite(_parse_units(text, value), value)

@@ -68,6 +68,14 @@ def test_parse_rejects_what_is_not_a_positive_duration(bad: object) -> None:
         parse_duration(bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("text", "unit"), [("1M", "month"), ("1h30M", "month"), ("1Q", "quarter"),
+                                           ("2Y", "year")])
+def test_calendar_units_are_refused_not_read_as_minutes(text: str, unit: str) -> None:
+    # OpenSLO's 'M' is a month; lowercasing it made "1M" one minute
+    with pytest.raises(ValueError, match=f"'{text[-1]}' is a {unit}, which has no fixed length"):
+        parse_duration(text)
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
