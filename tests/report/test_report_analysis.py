@@ -1,4 +1,4 @@
-"""Figures recomputed from samples, checked against the formulas of DESIGN.md §2 by hand."""
+"""Figures recomputed from samples, checked against the formulas of docs/architecture.md §2 by hand."""
 
 from __future__ import annotations
 
