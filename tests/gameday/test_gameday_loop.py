@@ -29,10 +29,7 @@ FAULT_S = 8
 
 @pytest.fixture(scope="module")
 def loop_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    import os
-
     folder = tmp_path_factory.mktemp("loop")
-    os.environ["CHAOS_SUITE_STATE_DIR"] = str(folder / "state")  # module-scoped run
     # expected: 10% errors for 8 s at 99.9% over 30 d → 0.1/0.001 × 8/2592000 ≈ 0.031%
     scenarios = [
         {"name": "no-fault",
@@ -55,7 +52,11 @@ def loop_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ]
     plan = write_plan(folder / "plan", scenarios, replicas=1)
     reports = folder / "reports"
-    result = run_cli("gameday", "run", str(plan), "--reports", str(reports))
+    # Module-scoped, so the per-test isolated_state is not active yet: give the run its own state
+    # folder, set only around the run (run_cli copies os.environ) and restored after it.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CHAOS_SUITE_STATE_DIR", str(folder / "state"))
+        result = run_cli("gameday", "run", str(plan), "--reports", str(reports))
     run_dir = only_run_dir(reports)
     return {"result": result, "run_dir": run_dir,
             "report": json.loads((run_dir / "report.json").read_text(encoding="utf-8"))}
