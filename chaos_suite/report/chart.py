@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from chaos_suite.report.series import Sample, build_series
+from chaos_suite.report.series import Sample, build_series, burn_rate_in
 from chaos_suite.slo.model import SLO
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 720, 200, 48, 24, 10, 110
@@ -19,16 +19,8 @@ def rolling_burn(samples: Iterable[Sample], slo: SLO, first: int, stop: int, wid
                  ) -> list[tuple[int, float | None]]:
     """(second, burn rate over the `width` seconds ending there); None where there is no data."""
     series = build_series(samples, slo.name, slo.source)
-    out: list[tuple[int, float | None]] = []
-    for second in range(first, stop):
-        good = total = 0
-        for t in range(second - width + 1, second + 1):
-            counts = series.get(t)
-            if counts is not None:
-                good += counts.good
-                total += counts.total
-        out.append((second, ((total - good) / total) / slo.error_budget if total else None))
-    return out
+    return [(second, burn_rate_in(series, slo, second - width + 1, second + 1))
+            for second in range(first, stop)]
 
 
 def _y(burn: float, top: float) -> float:
