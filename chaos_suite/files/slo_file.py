@@ -67,12 +67,83 @@ class PrometheusSource(StrictModel):
         return self
 
 
+PROBE_RATE_MIN = 0.2  # requests per second: below this a fault window holds too few probes
+PROBE_RATE_MAX = 50.0  # above this the probe is load of its own, and load belongs to Locust
+PROBE_TIMEOUT_MIN = 0.1
+PROBE_TIMEOUT_MAX = 10.0  # with PROBE_RATE_MAX, bounds the requests in flight to 500 per SLO
+StatusClass = Literal["1xx", "2xx", "3xx", "4xx"]  # a 5xx is bad by every SLI (§1): never good
+
+
 class HttpSource(StrictModel):
-    """A synthetic probe: GET url every interval; good = non-5xx (and under the latency threshold)."""
+    """A synthetic probe (chaos_suite/sources/http.py): `method` on `url`, or on `path` joined to
+    the target's URL, `rate` times a second whatever the load does. Counted by the SLI's rule
+    (docs/architecture.md §1); an answer outside `good_status` counts like a 5xx."""
 
     type: Literal["http"] = "http"
-    url: HttpUrl
-    interval: Duration = 1.0
+    url: HttpUrl | None = None
+    path: str | None = Field(default=None, max_length=2000,
+                             description="joined to the target's URL, e.g. /checkout")
+    rate: float | None = Field(default=None, description="requests per second (0.2-50; default 1)")
+    # the older spelling of the same pace, seconds between requests; files that use it stay valid
+    interval: Duration | None = None
+    timeout: Duration = 2.0
+    method: Literal["GET", "HEAD"] = "GET"
+    good_status: list[StatusClass] = Field(default=["1xx", "2xx", "3xx", "4xx"], min_length=1)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or not value.isprintable()
+                                  or any(ch.isspace() for ch in value)):
+            raise ValueError(f"expected a path starting with '/', without spaces; got {value[:80]!r}")
+        return value
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _rate_is_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML's `rate: yes` is no pace
+            raise ValueError("expected a number of requests per second")
+        return value
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: float | None) -> float | None:
+        if value is not None and not PROBE_RATE_MIN <= value <= PROBE_RATE_MAX:
+            raise ValueError(f"must be {PROBE_RATE_MIN:g} to {PROBE_RATE_MAX:g} requests per "
+                             f"second; got {value:g}")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: float | None) -> float | None:
+        if value is not None and not 1 / PROBE_RATE_MAX <= value <= 1 / PROBE_RATE_MIN:
+            raise ValueError(f"must be {1 / PROBE_RATE_MAX:g}s to {1 / PROBE_RATE_MIN:g}s between "
+                             f"requests; got {value:g}s")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        if not PROBE_TIMEOUT_MIN <= value <= PROBE_TIMEOUT_MAX:
+            raise ValueError(f"must be {PROBE_TIMEOUT_MIN:g}s to {PROBE_TIMEOUT_MAX:g}s; "
+                             f"got {value:g}s")
+        return value
+
+    @model_validator(mode="after")
+    def _one_each(self) -> HttpSource:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of 'url' (absolute) or 'path' (joined to the "
+                             "target's URL)")
+        if self.rate is not None and self.interval is not None:
+            raise ValueError("give 'rate' or 'interval', not both")
+        return self
+
+    @property
+    def per_second(self) -> float:
+        """Requests per second, whichever way the file wrote the pace."""
+        if self.rate is not None:
+            return self.rate
+        return 1.0 / self.interval if self.interval is not None else 1.0
 
 
 Source = Annotated[LoadSource | PrometheusSource | HttpSource, Field(discriminator="type")]
