@@ -72,6 +72,15 @@ def processes_with(marker: bytes, cmdline_part: bytes = b"") -> list[int]:
     return found
 
 
+def wait_for_fault(reports: Path, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        for events in reports.glob("*/events.jsonl"):
+            if '"fault_injected"' in events.read_text(encoding="utf-8"):
+                return
+        time.sleep(0.1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=100)
@@ -99,7 +108,11 @@ def main() -> int:
                                      str(plan), "--reports", str(folder / "reports")],
                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 9.0))  # start-up, baseline, fault, rollback: anywhere
+            if n % 2:  # half the rounds: anywhere from start-up to the rollback
+                time.sleep(rng.uniform(0.3, 9.0))
+            else:  # the other half: while the fault is in, at a random moment of it
+                wait_for_fault(folder / "reports", limit_s=60)
+                time.sleep(rng.uniform(0.0, 3.0))
             active = httpx.get(f"{admin}/admin/status", timeout=5).json()["fault"]["active"]
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
