@@ -77,7 +77,8 @@ def test_schema_written_and_usable(tmp_path: Path) -> None:
     result = cli("schema", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["environment.schema.json", "gameday.schema.json", "slos.schema.json"]
+    assert names == ["environment.schema.json", "gameday.schema.json", "run.schema.json",
+                     "slos.schema.json"]
     gameday = json.loads((tmp_path / "gameday.schema.json").read_text(encoding="utf-8"))
     assert gameday["additionalProperties"] is False
     assert "scenarios" in gameday["required"]
