@@ -126,20 +126,23 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Validate SLO, gameday, environment files and Chaos Toolkit experiments (files or folders)."""
-    from chaos_suite.files.loader import expand_paths, validate_file
+    from chaos_suite.files import loader
 
     failed = 0
-    files = expand_paths(list(paths))
+    files = loader.expand_paths(list(paths))
     if not files:
         _fail("no files to validate in " + ", ".join(map(str, paths)), 2)
-    for path in files:
-        try:
-            result = validate_file(path)
-        except ChaosSuiteError as exc:
-            failed += 1
-            click.echo(f"invalid: {_one_line(exc)}", err=True)
-        else:
-            click.echo(f"ok: {path} ({result.kind}: {result.summary})")
+    # each file is checked with the others given: an OpenSLO indicatorRef may name an SLI in
+    # another file, and a plan among them may count one of an SLO file's SLOs from the load
+    with loader.given(files):
+        for path in files:
+            try:
+                result = loader.validate_file(path)
+            except ChaosSuiteError as exc:
+                failed += 1
+                click.echo(f"invalid: {_one_line(exc)}", err=True)
+            else:
+                click.echo(f"ok: {path} ({result.kind}: {result.summary})")
     if failed:
         sys.exit(2)
 
@@ -177,14 +180,16 @@ def slo() -> None:
 
 
 @slo.command("explain")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def slo_explain(file: Path, fmt: str) -> None:
-    """Per SLO: objective, window, error budget and the multi-window burn-rate alert table."""
+def slo_explain(files: tuple[Path, ...], fmt: str) -> None:
+    """Per SLO: objective, window, error budget and the multi-window burn-rate alert table.
+    Any SLO format (detected by content, as validate does); give several files when an OpenSLO
+    SLO refers to an SLI or DataSource in another."""
     from chaos_suite.files.explain import explain_json, explain_text
     from chaos_suite.files.loader import load_slos
 
-    specs = load_slos(file)
+    specs = load_slos(list(files))
     if fmt == "json":
         click.echo(json.dumps(explain_json(specs), indent=2))
     else:

@@ -4,14 +4,18 @@ anything is started or injected."""
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from chaos_suite.errors import InputError, UnknownSLOError, ValidationError
-from chaos_suite.files.common import is_file, load_yaml_documents, read_text_file
+from chaos_suite.files.common import is_file
+from chaos_suite.files.documents import load_documents
 from chaos_suite.files.environment import (
     BUILTIN_LOCAL,
     EnvironmentModel,
@@ -19,7 +23,8 @@ from chaos_suite.files.environment import (
     parse_environment,
 )
 from chaos_suite.files.plan import GamedayModel, parse_gameday
-from chaos_suite.files.slo_file import SLOSpec, is_slo_document, load_slo_file, parse_slo_documents
+from chaos_suite.files.slo_file import SLOSpec
+from chaos_suite.files.slo_formats import SLOFile, describe, prefix_of, read_slo_files, slo_format
 
 FileKind = Literal["slos", "gameday", "environment", "experiment"]
 
@@ -34,27 +39,51 @@ class Validated:
     summary: str
 
 
-def detect_kind(path: Path, docs: list[Any] | None = None) -> FileKind:
-    if path.suffix == ".json":
-        return "experiment"
-    docs = docs if docs is not None else load_yaml_documents(path)
-    first = docs[0]
-    if not isinstance(first, dict):
-        raise ValidationError(str(path), "", "expected a YAML mapping")
-    if is_slo_document(first):
+def _document_kind(doc: Any) -> FileKind | None:
+    """What one document is, by its content alone (never by the file's name)."""
+    if slo_format(doc) is not None:
         return "slos"
-    kind = first.get("kind")
+    if not isinstance(doc, dict):
+        return None
+    kind = doc.get("kind")
     if kind == "Gameday":
         return "gameday"
     if kind == "Environment":
         return "environment"
-    if kind is None and EXPERIMENT_KEYS & set(first):
+    if kind is None and EXPERIMENT_KEYS & set(doc):
         return "experiment"
-    raise ValidationError(
-        str(path), "kind",
-        f"unknown file type {kind!r}: expected SLOs, Gameday, Environment, an OpenSLO v1 SLO "
-        "or a Chaos Toolkit experiment",
-    )
+    return None
+
+
+def detect_kind(path: Path, docs: list[Any] | None = None) -> FileKind:
+    """The file's kind, from its documents' content: every command detects files this way.
+    SLO files may hold several documents (of any SLO format); the others hold exactly one."""
+    docs = docs if docs is not None else load_documents(path)
+    kinds = [_document_kind(doc) for doc in docs]
+    for index, (doc, kind) in enumerate(zip(docs, kinds, strict=True)):
+        prefix = prefix_of(index, len(docs))
+        if not isinstance(doc, dict):
+            raise ValidationError(str(path), prefix, f"expected a mapping; got a "
+                                  f"{type(doc).__name__}")
+        if kind is None:
+            shown = doc.get("kind", doc.get("apiVersion"))
+            raise ValidationError(
+                str(path), f"{prefix}.kind" if prefix else "kind",
+                f"unknown file type {shown!r}: expected SLOs, Gameday, Environment, an OpenSLO, "
+                "Sloth or Pyrra SLO document, or a Chaos Toolkit experiment",
+            )
+    first = kinds[0]
+    assert first is not None
+    if first == "slos":
+        for index, kind in enumerate(kinds):
+            if kind != "slos":
+                raise ValidationError(str(path), prefix_of(index, len(docs)), f"a {kind} "
+                                      "document cannot share a file with SLO documents")
+    elif len(docs) > 1:
+        what = "Chaos Toolkit experiment" if first == "experiment" else f"{first} file"
+        raise ValidationError(str(path), "documents[1]", f"a {what} holds exactly one document; "
+                              f"this file has {len(docs)} (only the first would be read)")
+    return first
 
 
 def load_experiment(path: Path) -> dict[str, Any]:
@@ -64,16 +93,13 @@ def load_experiment(path: Path) -> dict[str, Any]:
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
-    try:
-        if path.suffix == ".json":
-            experiment = json.loads(read_text_file(path))
-        else:
-            docs = load_yaml_documents(path)
-            experiment = docs[0]
-    except json.JSONDecodeError as exc:
-        raise ValidationError(str(path), "", f"malformed JSON: line {exc.lineno}: {exc.msg}") from None
-    except RecursionError:
-        raise ValidationError(str(path), "", "malformed JSON: nested too deeply") from None
+    docs = load_documents(path)
+    if len(docs) > 1:
+        # chaos validate refuses a second document; reading the first alone would run an
+        # experiment other than the one on disk
+        raise ValidationError(str(path), "documents[1]", "a Chaos Toolkit experiment holds "
+                              f"exactly one document; this file has {len(docs)}")
+    experiment = docs[0]
     if not isinstance(experiment, dict):
         raise ValidationError(str(path), "", "expected a Chaos Toolkit experiment mapping")
     try:
@@ -110,15 +136,19 @@ class _quiet_chaoslib:
 
 
 def validate_file(path: Path) -> Validated:
-    """Validate one file of any kind; raise ValidationError (one line: file + field) on failure."""
-    if path.suffix == ".json":
-        experiment = load_experiment(path)
-        return Validated(path, "experiment", str(experiment.get("title", "")))
-    docs = load_yaml_documents(path)
+    """Validate one file of any kind; raise ValidationError (one line: file + field) on failure.
+    Inside `given(...)`, an SLO file is validated with the other files given (docs/architecture.md
+    §1: an OpenSLO SLO may refer to their SLIs; a plan among them may count an SLO from the load)."""
+    files = _GIVEN.get()
+    docs = files.documents(path) if files is not None else load_documents(path)
     kind = detect_kind(path, docs)
     if kind == "slos":
-        specs = parse_slo_documents(docs, str(path))
-        return Validated(path, kind, ", ".join(s.name for s in specs))
+        slo_file = SLOFile(str(path), docs)
+        others = files.slo_files(besides=path) if files is not None else []
+        from_load = files.count_from_load(path) if files is not None else frozenset()
+        specs = read_slo_files([slo_file], now=datetime.now(UTC), count_from_load=from_load,
+                               others=others)
+        return Validated(path, kind, describe(slo_file, specs))
     if kind == "environment":
         if len(docs) != 1:
             raise ValidationError(str(path), "", "expected exactly one YAML document")
@@ -228,7 +258,7 @@ def resolve_environment(value: str, plan_dir: Path | None, file: str, field_name
 def resolve_plan(path: Path, env_override: str | None = None, docs: list[Any] | None = None
                  ) -> ResolvedPlan:
     file = str(path)
-    docs = docs if docs is not None else load_yaml_documents(path)
+    docs = docs if docs is not None else load_documents(path)
     if len(docs) != 1 or not isinstance(docs[0], dict):
         raise ValidationError(file, "", "expected exactly one YAML mapping")
     plan = parse_gameday(docs[0], file)
@@ -239,17 +269,26 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
     """Resolve a validated plan; relative paths are relative to `path`'s folder."""
     file = str(path)
     base = path.parent
-    slo_path = _rel(base, plan.slos)
-    if not is_file(slo_path):
-        raise ValidationError(file, "slos", f"SLO file '{plan.slos}' {_absent(slo_path)}")
-    slos = load_slo_file(slo_path)
+    slo_paths = []
+    for i, value in enumerate(plan.slo_files):
+        slo_path = _rel(base, value)
+        if not is_file(slo_path):
+            where = "slos" if isinstance(plan.slos, str) else f"slos[{i}]"
+            raise ValidationError(file, where, f"SLO file '{value}' {_absent(slo_path)}")
+        slo_paths.append(slo_path)
+    slos = load_slos(slo_paths, count_from_load=plan.count_from_load)
     names = {s.name for s in slos}
+    defined_in = ", ".join(str(p) for p in slo_paths)
+    for i, slo_name in enumerate(plan.count_from_load):
+        if slo_name not in names:
+            raise UnknownSLOError(f"{file}: count_from_load[{i}]: unknown SLO '{slo_name}' "
+                                  f"(defined in {defined_in}: {', '.join(sorted(names))})")
     for i, scenario in enumerate(plan.scenarios):
         for slo_name in scenario.expect:
             if slo_name not in names:
                 raise UnknownSLOError(
                     f"{file}: scenarios[{i}].expect.{slo_name}: unknown SLO "
-                    f"(defined in {slo_path}: {', '.join(sorted(names))})"
+                    f"(defined in {defined_in}: {', '.join(sorted(names))})"
                 )
     if env_override is not None:
         environment, env_path = resolve_environment(env_override, None, "--env", "")
@@ -270,8 +309,91 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
                         environment_path=env_path, locustfile=locustfile, scenarios=scenarios)
 
 
-def load_slos(path: Path) -> list[SLOSpec]:
-    return load_slo_file(path)
+def load_slos(paths: Path | Sequence[Path], count_from_load: Sequence[str] = ()) -> list[SLOSpec]:
+    """Every SLO of one or more SLO files, whatever format each is in (detected by content, as
+    `validate` does); an OpenSLO SLO may refer to SLIs and DataSources of any of them."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    files: list[SLOFile] = []
+    for path in paths:
+        docs = load_documents(path)
+        kind = detect_kind(path, docs)
+        if kind != "slos":
+            raise ValidationError(str(path), "", f"not an SLO file: it holds a {kind}")
+        files.append(SLOFile(str(path), docs))
+    specs = read_slo_files(files, now=datetime.now(UTC), count_from_load=frozenset(count_from_load))
+    if not specs:
+        raise ValidationError(str(paths[0]) if len(paths) == 1 else ", ".join(map(str, paths)),
+                              "", "no SLO here (only other OpenSLO documents)")
+    return specs
+
+
+class FilesGiven:
+    """The files one command was given, read once: `validate a.yaml b.yaml` checks each file
+    with the others' OpenSLO objects (an indicatorRef may name an SLI in b.yaml) and the plans
+    among them (a plan's count_from_load changes what its SLO file may hold)."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = list(paths)
+        self._docs: dict[Path, list[Any] | ValidationError] = {}
+
+    def documents(self, path: Path) -> list[Any]:
+        if path not in self._docs:
+            try:
+                self._docs[path] = load_documents(path)
+            except ValidationError as exc:
+                self._docs[path] = exc
+        docs = self._docs[path]
+        if isinstance(docs, ValidationError):
+            raise docs
+        return docs
+
+    def _readable(self) -> Iterator[tuple[Path, list[Any]]]:
+        for path in self.paths:
+            try:
+                yield path, self.documents(path)
+            except ValidationError:
+                continue  # reported when that file itself is validated
+
+    def slo_files(self, besides: Path) -> list[SLOFile]:
+        return [SLOFile(str(path), docs) for path, docs in self._readable()
+                if path != besides and all(slo_format(doc) is not None for doc in docs)]
+
+    def count_from_load(self, slo_path: Path) -> frozenset[str]:
+        """The SLOs that plans among the files count from the load for this SLO file (read
+        leniently: a broken plan is reported on its own)."""
+        names: set[str] = set()
+        target = _resolved(slo_path)
+        for path, docs in self._readable():
+            plan = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else {}
+            if plan.get("kind") != "Gameday" or not isinstance(plan.get("count_from_load"), list):
+                continue
+            slos = plan.get("slos")
+            listed = [slos] if isinstance(slos, str) else slos if isinstance(slos, list) else []
+            if any(isinstance(v, str) and _resolved(_rel(path.parent, v)) == target
+                   for v in listed):
+                names.update(n for n in plan["count_from_load"] if isinstance(n, str))
+        return frozenset(names)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return path
+
+
+_GIVEN: ContextVar[FilesGiven | None] = ContextVar("chaos_suite_files_given", default=None)
+
+
+@contextmanager
+def given(paths: Sequence[Path]) -> Iterator[FilesGiven]:
+    """Within this block, validate_file sees every file of `paths` (see FilesGiven)."""
+    files = FilesGiven(paths)
+    token = _GIVEN.set(files)
+    try:
+        yield files
+    finally:
+        _GIVEN.reset(token)
 
 
 def select_slos(specs: list[SLOSpec], names: list[str] | None, file: str) -> list[SLOSpec]:
@@ -290,7 +412,7 @@ def env_flag(name: str) -> str | None:
 
 
 __all__ = [
-    "InputError", "ResolvedPlan", "ResolvedScenario", "Validated", "detect_kind", "expand_paths",
-    "load_experiment", "load_slos", "resolve_environment", "resolve_plan", "select_slos",
-    "validate_file",
+    "FilesGiven", "InputError", "ResolvedPlan", "ResolvedScenario", "Validated", "detect_kind",
+    "expand_paths", "given", "load_experiment", "load_slos", "resolve_environment", "resolve_plan",
+    "select_slos", "validate_file",
 ]

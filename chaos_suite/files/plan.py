@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.files.common import (
@@ -105,7 +105,12 @@ class GamedayModel(StrictModel):
     service: str
     description: str = ""
     environment: str = "local"
-    slos: str = Field(description="path of the SLO file, relative to the plan")
+    slos: str | list[str] = Field(description="path of the SLO file, or a list of them (an "
+                                  "OpenSLO SLO may refer to SLIs in any), relative to the plan")
+    # SLOs whose metric source chaos_suite cannot read (not Prometheus) are counted from the
+    # load instead, where the plan says so (docs/architecture.md §1)
+    count_from_load: list[str] = Field(default_factory=list, description="SLO names to count "
+                                       "client-side from the load instead of their metric source")
     roles: Roles = Roles()
     load: LoadProfile = LoadProfile()
     baseline: Duration = 15.0
@@ -124,6 +129,17 @@ class GamedayModel(StrictModel):
         if dupes:
             raise ValueError(f"duplicate scenario name(s): {', '.join(dupes)}")
         return self
+
+    @field_validator("slos")
+    @classmethod
+    def _some_slo_file(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("name at least one SLO file")
+        return value
+
+    @property
+    def slo_files(self) -> list[str]:
+        return [self.slos] if isinstance(self.slos, str) else list(self.slos)
 
 
 def parse_gameday(data: dict[str, object], file: str | Path) -> GamedayModel:

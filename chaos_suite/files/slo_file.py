@@ -1,13 +1,11 @@
-"""The SLO file: chaos_suite's own concise format, and OpenSLO v1 `kind: SLO` documents mapped
-onto the same model (so teams that already keep OpenSLO files need not rewrite them)."""
+"""The SLO model every SLO format is read onto (SLOSpec, its sources) and chaos_suite's own
+concise format (`kind: SLOs`). OpenSLO, Sloth and Pyrra files are read by their own modules
+(files/openslo.py, sloth.py, pyrra.py) onto the same SLOSpec (docs/architecture.md §1)."""
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -15,18 +13,17 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.errors import ValidationError
 from chaos_suite.files.common import (
-    MAX_NAME_LENGTH,
-    NAME_PATTERN,
     Duration,
     Fraction,
     HttpUrl,
     Name,
     SLOWindow,
     StrictModel,
-    load_yaml_documents,
     raise_for_pydantic,
 )
-from chaos_suite.slo.duration import MAX_SLO_WINDOW_SECONDS
+from chaos_suite.slo.alerting import AlertPolicy, AlertSource
+from chaos_suite.slo.budgeting import Budgeting
+from chaos_suite.slo.calendar import Window
 from chaos_suite.slo.model import SLI, SLO, SLIKind
 
 # ---------------------------------------------------------------- sources
@@ -53,12 +50,16 @@ class LoadSource(StrictModel):
 
 
 class PrometheusSource(StrictModel):
-    """Server-side counts from PromQL. Give `total` and either `good` or `bad` (counters)."""
+    """Server-side counts from PromQL. Give `total` and either `good` or `bad`. `counter`
+    (OpenSLO's meaning): true when the queries are cumulative counters, differenced over the
+    measured interval; false when they are gauges or already-computed rates, read as they are
+    (sources/prometheus.py)."""
 
     type: Literal["prometheus"] = "prometheus"
     total: str
     good: str | None = None
     bad: str | None = None
+    counter: bool = True
 
     @model_validator(mode="after")
     def _good_or_bad(self) -> PrometheusSource:
@@ -210,87 +211,26 @@ class SLOFileModel(StrictModel):
         return self
 
 
-# ---------------------------------------------------------------- OpenSLO v1
-
-
-class _OSMeta(StrictModel):
-    name: str
-    displayName: str | None = None
-    labels: dict[str, Any] | None = None
-    annotations: dict[str, str] | None = None
-
-
-class _OSMetricSourceSpec(StrictModel):
-    type: str
-    spec: dict[str, Any]
-    metricSourceRef: str | None = None
-
-
-class _OSMetric(StrictModel):
-    metricSource: _OSMetricSourceSpec
-
-
-class _OSRatio(StrictModel):
-    counter: bool = True
-    good: _OSMetric | None = None
-    bad: _OSMetric | None = None
-    total: _OSMetric
-
-
-class _OSIndicatorSpec(StrictModel):
-    ratioMetric: _OSRatio
-    description: str | None = None
-
-
-class _OSIndicator(StrictModel):
-    metadata: _OSMeta
-    spec: _OSIndicatorSpec
-
-
-class _OSTimeWindow(StrictModel):
-    duration: str
-    isRolling: bool = True
-    calendar: dict[str, Any] | None = None
-
-
-class _OSObjective(StrictModel):
-    displayName: str | None = None
-    target: float | None = None
-    targetPercent: float | None = None
-    op: str | None = None
-    value: float | None = None
-    timeSliceTarget: float | None = None
-    timeSliceWindow: str | None = None
-
-
-class _OSSLOSpec(StrictModel):
-    description: str | None = None
-    service: str
-    indicator: _OSIndicator | None = None
-    indicatorRef: str | None = None
-    timeWindow: list[_OSTimeWindow] = Field(min_length=1, max_length=1)
-    budgetingMethod: Literal["Occurrences"]
-    objectives: list[_OSObjective] = Field(min_length=1, max_length=1)
-    alertPolicies: list[Any] | None = None
-
-
-class OpenSLODoc(StrictModel):
-    apiVersion: Literal["openslo/v1"]
-    kind: Literal["SLO"]
-    metadata: _OSMeta
-    spec: _OSSLOSpec
-
-
 # ---------------------------------------------------------------- result
 
 
 @dataclass(frozen=True)
 class SLOSpec:
-    """An SLO (pure math model) plus where its counts come from."""
+    """An SLO (pure math model) plus where its counts come from, and what its file said beyond
+    the model: the budgeting method, the window as written (calendar-aligned or rolling, when
+    not plain seconds), whose alert windows apply (the tool that generates its rules), the
+    OpenSLO alert policies, the format and the document it came from."""
 
     slo: SLO
     source: LoadSource | PrometheusSource | HttpSource
     service: str
+    budgeting: Budgeting = field(default_factory=Budgeting)
+    window: Window | None = None
+    alerting: AlertSource = AlertSource.WORKBOOK
+    alerts_disabled: frozenset[str] = frozenset()
+    alert_policies: tuple[AlertPolicy, ...] = ()
+    origin: str = "chaos-suite/v1"
+    document: str = ""
 
     @property
     def name(self) -> str:
@@ -313,144 +253,13 @@ def _slo_from_model(model: SLOModel, service: str, file: str, at: str) -> SLOSpe
     return SLOSpec(slo=slo, source=model.source, service=service)
 
 
-def _query(metric: _OSMetric | None) -> str | None:
-    if metric is None:
-        return None
-    spec = metric.metricSource.spec
-    query = spec.get("query") or spec.get("promql")
-    # a PromQL query is text; a number or a list here is a mistake, not a query
-    return query if isinstance(query, str) and query.strip() else None
-
-
-def _slo_from_openslo(doc: OpenSLODoc, file: str, prefix: str) -> SLOSpec:
-    at = f"{prefix}.spec" if prefix else "spec"
-    _check_openslo_name(doc.metadata.name, file, prefix)
-    spec = doc.spec
-    if spec.indicator is None:
-        raise ValidationError(file, f"{at}.indicator", "only inline indicators are supported "
-                              "(indicatorRef needs the SLI document; inline it)")
-    ratio = spec.indicator.spec.ratioMetric
-    if (ratio.good is None) == (ratio.bad is None):
-        raise ValidationError(file, f"{at}.indicator.spec.ratioMetric",
-                              "give exactly one of 'good' or 'bad' besides 'total'")
-    objective = spec.objectives[0]
-    if objective.target is not None:
-        target = objective.target
-    elif objective.targetPercent is not None:
-        target = float(Decimal(str(objective.targetPercent)) / 100)
-    else:
-        raise ValidationError(file, f"{at}.objectives[0]", "needs 'target' or 'targetPercent'")
-    if not 0 < target < 1:
-        raise ValidationError(file, f"{at}.objectives[0].target",
-                              "objective must be below 1.0 (100% leaves no error budget)")
-    window = spec.timeWindow[0]
-    if not window.isRolling:
-        raise ValidationError(file, f"{at}.timeWindow[0].isRolling",
-                              "only rolling windows are supported")
+def read_own_format(doc: dict[str, Any], file: str, prefix: str) -> list[SLOSpec]:
+    """A `kind: SLOs` document: one service, several SLOs."""
     try:
-        window_s = _duration_or_raise(window.duration)
-    except ValueError as exc:
-        raise ValidationError(file, f"{at}.timeWindow[0].duration", str(exc)) from None
-    source_type = ratio.total.metricSource.type.lower()
-    sli = _openslo_sli(doc, file, prefix)
-    source: LoadSource | PrometheusSource | HttpSource
-    if source_type == "prometheus":
-        queries: dict[str, str | None] = {}
-        for name, metric in (("total", ratio.total), ("good", ratio.good), ("bad", ratio.bad)):
-            queries[name] = _query(metric)
-            if metric is not None and queries[name] is None:
-                raise ValidationError(
-                    file, f"{at}.indicator.spec.ratioMetric.{name}.metricSource.spec",
-                    "needs 'query'")
-        source = PrometheusSource(total=str(queries["total"]), good=queries["good"],
-                                  bad=queries["bad"])
-    else:
-        raise ValidationError(file, f"{at}.indicator.spec.ratioMetric.total.metricSource.type",
-                              f"unsupported metric source '{source_type}' (supported: Prometheus)")
-    try:
-        slo = SLO(
-            name=doc.metadata.name,
-            objective=target,
-            window_seconds=window_s,
-            sli=sli,
-            source=source.type,
-            description=spec.description or doc.metadata.displayName or "",
-        )
-    except ValueError as exc:  # e.g. a blank metadata.name
-        raise ValidationError(file, f"{prefix}.metadata" if prefix else "metadata", str(exc)) from None
-    return SLOSpec(slo=slo, source=source, service=spec.service)
-
-
-def _openslo_sli(doc: OpenSLODoc, file: str, prefix: str) -> SLI:
-    """The SLI kind and latency threshold, read from chaos_suite's annotations."""
-    at = f"{prefix}.metadata.annotations" if prefix else "metadata.annotations"
-    annotations = doc.metadata.annotations or {}
-    try:
-        kind = SLIKind(annotations.get("chaos-suite/sli-kind", "availability"))
-        threshold = annotations.get("chaos-suite/threshold-ms")
-        threshold_ms = float(threshold) if threshold else None
-        if threshold_ms is not None and not (math.isfinite(threshold_ms)
-                                             and 0 < threshold_ms <= 3_600_000):
-            raise ValueError("threshold-ms must be a positive number of milliseconds, at most "
-                             f"3600000 (1 h); got {threshold!r}")
-        return SLI(kind=kind, threshold_ms=threshold_ms)
-    except ValueError as exc:
-        raise ValidationError(file, at, str(exc)) from None
-
-
-def _duration_or_raise(text: str) -> float:
-    from chaos_suite.slo.duration import parse_duration
-
-    return parse_duration(text, maximum=MAX_SLO_WINDOW_SECONDS)
-
-
-def _check_openslo_name(name: str, file: str, prefix: str) -> None:
-    """The SLO's name obeys the same rule as in the own format (it names the SLO everywhere)."""
-    if len(name) > MAX_NAME_LENGTH or not re.fullmatch(NAME_PATTERN, name):
-        shown = name if len(name) <= 40 else name[:40] + "..."
-        raise ValidationError(file, f"{prefix}.metadata.name" if prefix else "metadata.name",
-                              f"must be 1-{MAX_NAME_LENGTH} characters of A-Z a-z 0-9 . _ - "
-                              f"starting with a letter or digit; got {shown!r}")
-
-
-def is_slo_document(doc: Any) -> bool:
-    if not isinstance(doc, dict):
-        return False
-    return doc.get("kind") == "SLOs" or (
-        str(doc.get("apiVersion", "")).startswith("openslo/") and doc.get("kind") == "SLO"
-    )
-
-
-def parse_slo_documents(docs: list[Any], file: str) -> list[SLOSpec]:
-    """All SLOs of a file's documents (own format and OpenSLO v1 may be mixed)."""
-    specs: list[SLOSpec] = []
-    multi = len(docs) > 1
-    for index, doc in enumerate(docs):
-        prefix = f"documents[{index}]" if multi else ""
-        if not isinstance(doc, dict):
-            raise ValidationError(file, prefix, "expected a YAML mapping")
-        if str(doc.get("apiVersion", "")).startswith("openslo/"):
-            try:
-                model = OpenSLODoc.model_validate(doc)
-            except PydanticValidationError as exc:
-                raise_for_pydantic(file, exc, prefix, doc)
-                raise  # unreachable; keeps mypy honest
-            specs.append(_slo_from_openslo(model, file, prefix))
-        else:
-            try:
-                own = SLOFileModel.model_validate(doc)
-            except PydanticValidationError as exc:
-                raise_for_pydantic(file, exc, prefix, doc)
-                raise
-            slos_at = f"{prefix}.slos" if prefix else "slos"
-            specs.extend(_slo_from_model(m, own.service, file, f"{slos_at}[{i}]")
-                         for i, m in enumerate(own.slos))
-    names = [s.name for s in specs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ValidationError(file, "slos", f"duplicate SLO name(s): {', '.join(dupes)}")
-    return specs
-
-
-def load_slo_file(path: Path) -> list[SLOSpec]:
-    return parse_slo_documents(load_yaml_documents(path), str(path))
+        own = SLOFileModel.model_validate(doc)
+    except PydanticValidationError as exc:
+        raise_for_pydantic(file, exc, prefix, doc)
+        raise  # unreachable; keeps mypy honest
+    slos_at = f"{prefix}.slos" if prefix else "slos"
+    return [_slo_from_model(m, own.service, file, f"{slos_at}[{i}]")
+            for i, m in enumerate(own.slos)]

@@ -5,7 +5,8 @@ and, optionally, to sample per-second counts during a run.
 
 Windowed counts follow one rule (see :func:`increase_over`): a query containing ``{{window}}``
 (or Sloth's ``{{.window}}``) is run as written with the window substituted; any other query is
-read as a cumulative counter and differenced between the window's two ends.
+read as a cumulative counter and differenced between the window's two ends, unless the source
+says ``counter: false`` (OpenSLO's gauge or already-computed rate), which is read as it is.
 """
 
 from __future__ import annotations
@@ -93,8 +94,10 @@ class PrometheusClient:
         raise PreflightError(f"prometheus at {self.url} unreachable: HTTP {response.status_code} "
                              f"to {path}: {' '.join(str(detail).split())}")
 
-    def increase_over(self, query: str, window_s: float, at: float | None = None) -> float | None:
-        """How much a counter expression grew over the ``window_s`` seconds ending at ``at``.
+    def increase_over(self, query: str, window_s: float, at: float | None = None,
+                      counter: bool = True) -> float | None:
+        """How much a counter expression grew over the ``window_s`` seconds ending at ``at``
+        (with ``counter=False``: how many events a gauge or rate expression stands for there).
 
         Rule:
 
@@ -109,6 +112,10 @@ class PrometheusClient:
           Counter resets inside the window are NOT detected in this mode: a reset makes the
           difference too small. When the difference comes out negative (a reset is then certain)
           ``Q(at)``, the count since the reset, is returned as a lower bound.
+        * With ``counter=False`` the query is a gauge or a rate (a 0/1 probe result, a count of
+          series, ``sum(rate(...))``): never differenced nor passed to ``increase()``. Its
+          events over the window are its mean over the window times the window's length
+          (:func:`gauge_query`); over one second, its value at ``at``.
 
         None when there is no data at ``at`` itself.
         """
@@ -116,6 +123,9 @@ class PrometheusClient:
             raise InputError(f"window must be a positive number of seconds, got {window_s!r}")
         if WINDOW_PLACEHOLDER.search(query):
             return self.query(substitute_window(query, window_s), at)
+        if not counter:
+            value = self.query(gauge_query(query, window_s), at)
+            return None if value is None else value * window_s
         end = time.time() if at is None else at  # one fixed instant for both ends
         now_value = self.query(query, end)
         if now_value is None:
@@ -123,6 +133,19 @@ class PrometheusClient:
         before = self.query(query, end - window_s)
         difference = now_value - (before or 0.0)
         return difference if difference >= 0 else now_value
+
+
+GAUGE_INSTANT_S: Final = 1.0  # up to one second a gauge's value at the end stands for it
+GAUGE_POINTS: Final = 1_000  # subquery points over a longer window (28d: one every 40 min)
+
+
+def gauge_query(query: str, window_s: float) -> str:
+    """The query whose value times ``window_s`` is a gauge's events over the window: the value
+    itself up to GAUGE_INSTANT_S, else its mean over a subquery of about GAUGE_POINTS steps."""
+    if window_s <= GAUGE_INSTANT_S:
+        return query
+    step = max(1, math.ceil(window_s / GAUGE_POINTS))
+    return f"avg_over_time(({query})[{prometheus_duration(window_s)}:{step}s])"
 
 
 def substitute_window(query: str, window_s: float) -> str:
@@ -215,19 +238,23 @@ def _good_total(source: PrometheusSource, client: PrometheusClient, window_s: fl
                 at: float) -> tuple[float, float, tuple[tuple[str, str], ...]]:
     """(good, total, queries) over the window ending at ``at``; good is clamped into
     [0, total] because the two queries may see a scrape apart."""
-    total = client.increase_over(source.total, window_s, at) or 0.0
+    counter = source.counter
+    total = client.increase_over(source.total, window_s, at, counter) or 0.0
     if source.good is not None:
         role, query = "good", source.good
-        good = client.increase_over(query, window_s, at) or 0.0
+        good = client.increase_over(query, window_s, at, counter) or 0.0
     else:
         role, query = "bad", source.bad or ""
-        good = total - (client.increase_over(query, window_s, at) or 0.0)
-    queries = (("total", _as_sent(source.total, window_s)), (role, _as_sent(query, window_s)))
+        good = total - (client.increase_over(query, window_s, at, counter) or 0.0)
+    queries = (("total", _as_sent(source.total, window_s, counter)),
+               (role, _as_sent(query, window_s, counter)))
     return min(max(good, 0.0), total), total, queries
 
 
-def _as_sent(query: str, window_s: float) -> str:
-    return substitute_window(query, window_s) if WINDOW_PLACEHOLDER.search(query) else query
+def _as_sent(query: str, window_s: float, counter: bool = True) -> str:
+    if WINDOW_PLACEHOLDER.search(query):
+        return substitute_window(query, window_s)
+    return query if counter else gauge_query(query, window_s)
 
 
 def budget_status(spec: SLOSpec, client: PrometheusClient,

@@ -90,11 +90,12 @@ def test_duplicate_names_rejected(tmp_path: Path) -> None:
         load_slos(write(tmp_path, text))
 
 
-def test_openslo_indicator_ref_is_explained(tmp_path: Path) -> None:
+def test_openslo_indicator_ref_to_a_missing_sli_names_the_field(tmp_path: Path) -> None:
     text = (ROOT / "gamedays/slos/checkout-openslo.yaml").read_text(encoding="utf-8")
     head, _, _ = text.partition("  indicator:")
     text = head + "  indicatorRef: some-sli\n  timeWindow:\n    - duration: 28d\n" \
         "  budgetingMethod: Occurrences\n  objectives:\n    - target: 0.999\n"
     with pytest.raises(ValidationError) as info:
         load_slos(write(tmp_path, text))
-    assert info.value.field == "spec.indicator"
+    assert info.value.field == "spec.indicatorRef"
+    assert "no SLI named 'some-sli' in this file or the other files given" in str(info.value)
