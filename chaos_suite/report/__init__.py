@@ -22,15 +22,15 @@ from chaos_suite.report.analysis import (
     consumed_in_window,
     window_counts,
 )
-from chaos_suite.report.record import RunRecord, load_run
+from chaos_suite.report.record import RecordView, load_run
 from chaos_suite.report.series import Counts, Sample
 from chaos_suite.report.verdict import Verdict
 
 __all__ = [
     "FORMATS",
     "Counts",
+    "RecordView",
     "RunAnalysis",
-    "RunRecord",
     "SLOResult",
     "Sample",
     "ScenarioResult",
@@ -83,14 +83,14 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _server_side(run_dir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
+def _server_side(record: RecordView, report: dict[str, Any]) -> list[dict[str, Any]]:
     """Client vs server comparison when the run saved the local target's counters."""
-    from chaos_suite.report.truth import compare, load_server_rows
+    from chaos_suite.report.truth import compare
 
-    rows = load_server_rows(run_dir)
+    rows = record.record.server_counters
     if rows is None:
         return []
-    return compare(report, rows)
+    return compare(report, [row.model_dump(mode="json") for row in rows])
 
 
 def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) -> dict[str, Path]:
@@ -113,7 +113,7 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
     from chaos_suite.report.render_json import report_dict
 
     report = report_dict(analysis)
-    server = _server_side(run_dir, report)
+    server = _server_side(record, report)
     written: dict[str, Path] = {}
     for name in wanted:
         path = run_dir / FORMATS[name]

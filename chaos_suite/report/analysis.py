@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from chaos_suite.report.phases import PhaseSpan, ScenarioWindows, Window, phase_spans
 from chaos_suite.report.phases import scenario_windows as _scenario_windows
-from chaos_suite.report.record import Event, Expectation, Note, Plan, RunRecord, ScenarioPlan
+from chaos_suite.report.record import Event, Expectation, Note, Plan, RecordView, ScenarioPlan
 from chaos_suite.report.series import (
     Counts,
     Series,
@@ -110,7 +110,7 @@ def _last(events: Sequence[Event], kind: str) -> Event | None:
     return matching[-1] if matching else None
 
 
-def _data_end(record: RunRecord) -> float:
+def _data_end(record: RecordView) -> float:
     """Where a truncated run stops: the end of the last sample second or the last event."""
     ends = [s.t + 1.0 for s in record.samples[-1:]] + [e.t for e in record.events[-1:]]
     return max(ends, default=0.0)
@@ -315,7 +315,7 @@ def _exit_code(status: str, runner_code: int | None, scenarios: Sequence[Scenari
     return 1 if failed else 0
 
 
-def analyze_run(record: RunRecord) -> RunAnalysis:
+def analyze_run(record: RecordView) -> RunAnalysis:
     """Every figure and verdict of the report, recomputed from the run record."""
     plan, events = record.plan, record.events
     data_end = _data_end(record)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos_suite.record import FaultCleared, FaultInjected, PhaseEnded, PhaseStarted
 from chaos_suite.report.record import Event
 
 
@@ -55,8 +56,7 @@ class ScenarioWindows:
 
 
 def _scenario_of(event: Event) -> str | None:
-    value = event.data.get("scenario")
-    return value if isinstance(value, str) else None
+    return getattr(event, "scenario", None)
 
 
 def phase_spans(events: Sequence[Event], data_end: float) -> list[PhaseSpan]:
@@ -64,13 +64,12 @@ def phase_spans(events: Sequence[Event], data_end: float) -> list[PhaseSpan]:
     opened: list[tuple[str, str | None, float]] = []
     closed: dict[int, tuple[float, dict[str, Any]]] = {}
     for event in events:
-        phase = event.data.get("phase")
-        if not isinstance(phase, str):
+        if not isinstance(event, (PhaseStarted, PhaseEnded)):
             continue
-        key = (phase, _scenario_of(event))
-        if event.type == "phase_started":
+        key = (event.phase, event.scenario)
+        if isinstance(event, PhaseStarted):
             opened.append((*key, event.t))
-        elif event.type == "phase_ended":
+        else:
             # Close the most recent open phase with the same name and scenario.
             for index in range(len(opened) - 1, -1, -1):
                 if opened[index][:2] == key and index not in closed:
@@ -116,13 +115,13 @@ def _fault_window(
     mine = [
         e
         for e in events
-        if e.type in ("fault_injected", "fault_cleared")
+        if isinstance(e, (FaultInjected, FaultCleared))
         and (
             _scenario_of(e) == scenario.scenario
             or (_scenario_of(e) is None and scenario.start <= e.t <= end_limit)
         )
     ]
-    injected = [e for e in mine if e.type == "fault_injected"]
+    injected = [e for e in mine if isinstance(e, FaultInjected)]
     if not injected:
         return None, []
     # A clear ends every fault active at that moment (reverts such as clear_faults are
@@ -131,7 +130,7 @@ def _fault_window(
     active = 0
     end: float | None = None
     for e in sorted(mine, key=lambda ev: ev.t):
-        if e.type == "fault_injected":
+        if isinstance(e, FaultInjected):
             active += 1
         elif active > 0:
             active = 0
@@ -139,7 +138,7 @@ def _fault_window(
     if active > 0 or end is None:
         end = max(scenario.end, injected[-1].t)  # still active when the scenario ended
     faults = [
-        {"t": e.t, "event": e.type, "fault": e.data.get("fault"), "detail": e.data.get("detail")}
+        {"t": e.t, "event": e.type, "fault": e.fault, "detail": e.data.get("detail")}
         for e in mine
     ]
     return Window(injected[0].t, end), faults

@@ -36,7 +36,8 @@ def _context(analysis: RunAnalysis, samples: Sequence[Sample] = ()) -> dict[str,
     outcome, code = headline(analysis)
     abort = None
     if analysis.abort:
-        detail = analysis.abort.get("detail")
+        # the runner's own wording of a trip; its evidence (`detail`) is in report.json
+        detail = analysis.abort.get("message")
         abort = str(analysis.abort.get("reason", "unknown reason"))
         abort += f" ({detail})" if detail else ""
     return {

@@ -179,7 +179,8 @@ def render_markdown(analysis: RunAnalysis) -> str:
     lines = [f"# Gameday `{plan.gameday}`: {plan.service}", "", f"**{outcome}** {code}", ""]
     lines += _run_table(analysis)
     if analysis.abort:
-        detail = analysis.abort.get("detail")
+        # the runner's own wording of a trip; its evidence (`detail`) is in report.json
+        detail = analysis.abort.get("message")
         lines += [
             f"> **Aborted:** {analysis.abort.get('reason', 'unknown reason')}"
             + (f" ({detail})" if detail else ""),

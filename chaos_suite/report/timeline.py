@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from chaos_suite.record import (
+    AbortEvent,
+    ActivityEnded,
+    ActivityStarted,
+    ErrorEvent,
+    FaultCleared,
+    FaultInjected,
+    FaultInterference,
+    LoadStalled,
+    NoteEvent,
+    PhaseEnded,
+    PhaseStarted,
+    RunEnded,
+    RunStarted,
+)
 from chaos_suite.report.record import Event, Note
 
 
@@ -16,62 +30,65 @@ class TimelineEntry:
     text: str
 
 
-def _s(data: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = data.get(key)
-    return default if value is None else str(value)
-
-
-def _phase_name(data: Mapping[str, Any]) -> str:
-    phase, scenario = _s(data, "phase", "phase"), _s(data, "scenario")
+def _phase_name(event: PhaseStarted | PhaseEnded) -> str:
+    phase, scenario = event.phase, event.scenario
     if phase == "scenario" and scenario:
         return f"scenario '{scenario}'"
     return f"{phase} ({scenario})" if scenario else phase
 
 
-def _phase_ended(data: Mapping[str, Any]) -> str:
-    extra = [_s(data, "status")] if data.get("status") else []
-    if data.get("deviated") is True:
+def _phase_ended(event: PhaseEnded) -> str:
+    extra = [event.status] if event.status else []
+    if event.deviated is True:
         extra.append("hypothesis deviated")
-    if data.get("steady_state_met_before") is False:
+    if event.steady_state_met_before is False:
         extra.append("steady state not met before the method")
     suffix = f" ({', '.join(extra)})" if extra else ""
-    return f"{_phase_name(data)} ended{suffix}"
+    return f"{_phase_name(event)} ended{suffix}"
 
 
-def _fault(verb: str) -> Callable[[Mapping[str, Any]], str]:
-    def describe(data: Mapping[str, Any]) -> str:
-        detail = _s(data, "detail")
-        text = f"fault '{_s(data, 'fault', '?')}' {verb}"
-        return f"{text}: {detail}" if detail else text
-
-    return describe
+def _fault(event: FaultInjected | FaultCleared, verb: str) -> str:
+    detail = ", ".join(f"{k}={v}" for k, v in event.detail.model_dump(mode="json").items())
+    text = f"fault '{event.fault}' {verb}"
+    return f"{text}: {detail}" if detail else text
 
 
-def _activity(data: Mapping[str, Any], verb: str) -> str:
-    kind = _s(data, "activity_type", "activity")
-    status = f" ({_s(data, 'status')})" if data.get("status") else ""
-    return f"{kind} '{_s(data, 'name', '?')}' {verb}{status}"
+def _activity(event: ActivityStarted | ActivityEnded, verb: str) -> str:
+    kind = event.activity_type or "activity"
+    status = f" ({event.status})" if isinstance(event, ActivityEnded) and event.status else ""
+    return f"{kind} '{event.name or '?'}' {verb}{status}"
 
 
-_DESCRIBE: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "run_started": lambda d: f"run {_s(d, 'run_id')} started".replace("  ", " "),
-    "phase_started": lambda d: f"{_phase_name(d)} started",
-    "phase_ended": _phase_ended,
-    "fault_injected": _fault("injected"),
-    "fault_cleared": _fault("cleared"),
-    "activity_started": lambda d: _activity(d, "started"),
-    "activity_ended": lambda d: _activity(d, "ended"),
-    "abort": lambda d: (
-        f"ABORT: {_s(d, 'reason', 'unknown reason')}" + (f" ({_s(d, 'detail')})" if d.get("detail") else "")
-    ),
-    "error": lambda d: f"ERROR: {_s(d, 'reason', 'unknown')}",
-    "load_stalled": lambda d: f"load generator silent for {_s(d, 'seconds', '?')} s (stalled)",
-    "fault_interference": lambda d: (
-        f"fault changed outside this run (generation {_s(d, 'generation', '?')}, "
-        f"by {_s(d, 'changed_by') or 'unknown'})"
-    ),
-    "run_ended": lambda d: f"run ended: {_s(d, 'status', '?')} (exit code {_s(d, 'exit_code', '?')})",
-}
+def describe(event: Event) -> str | None:
+    """One line for the timeline; None for events it leaves out (load, target, ledger...)."""
+    match event:
+        case RunStarted():
+            return f"run {event.run_id} started".replace("  ", " ")
+        case PhaseStarted():
+            return f"{_phase_name(event)} started"
+        case PhaseEnded():
+            return _phase_ended(event)
+        case FaultInjected():
+            return _fault(event, "injected")
+        case FaultCleared():
+            return _fault(event, "cleared")
+        case ActivityStarted():
+            return _activity(event, "started")
+        case ActivityEnded():
+            return _activity(event, "ended")
+        case AbortEvent():
+            return f"ABORT: {event.reason or 'unknown reason'}" + (
+                f" ({event.message})" if event.message else "")
+        case ErrorEvent():
+            return f"ERROR: {event.reason or 'unknown'}"
+        case LoadStalled():
+            return f"load generator silent for {event.seconds:g} s (stalled)"
+        case FaultInterference():
+            return (f"fault changed outside this run (generation {event.generation}, "
+                    f"by {event.changed_by or 'unknown'})")
+        case RunEnded():
+            return f"run ended: {event.status} (exit code {event.exit_code})"
+    return None
 
 
 def _note_text(text: str, author: str) -> str:
@@ -79,19 +96,18 @@ def _note_text(text: str, author: str) -> str:
 
 
 def build_timeline(events: Sequence[Event], notes: Sequence[Note]) -> list[TimelineEntry]:
-    """Known events and notes, sorted by time; unknown event types are left out.
+    """Described events and notes, sorted by time.
 
     A note recorded both as a ``note`` event and in notes.jsonl appears once.
     """
     entries: list[TimelineEntry] = []
     seen_notes: set[tuple[int, str]] = set()
     for event in events:
-        if event.type == "note":
-            text, author = _s(event.data, "text"), _s(event.data, "author")
-            seen_notes.add((round(event.t * 1000), text))
-            entries.append(TimelineEntry(event.t, "note", _note_text(text, author)))
-        elif event.type in _DESCRIBE:
-            entries.append(TimelineEntry(event.t, event.type, _DESCRIBE[event.type](event.data)))
+        if isinstance(event, NoteEvent):
+            seen_notes.add((round(event.t * 1000), event.text))
+            entries.append(TimelineEntry(event.t, "note", _note_text(event.text, event.author)))
+        elif (text := describe(event)) is not None:
+            entries.append(TimelineEntry(event.t, event.type, text))
     for note in notes:
         if (round(note.t * 1000), note.text) not in seen_notes:
             entries.append(TimelineEntry(note.t, "note", _note_text(note.text, note.author)))

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from gameday_helpers import run_cli
-
-from chaos_suite.report.synthetic import standard_run
+from support.synthetic import standard_run
 
 
 def test_note_is_recorded_and_rendered(tmp_path: Path) -> None:

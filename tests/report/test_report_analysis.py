@@ -5,10 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.synthetic import T0, SyntheticRun, demo_plan, standard_run
 
+from chaos_suite.record import (
+    AbortEvent,
+    FaultCleared,
+    FaultInjected,
+    NoteEvent,
+    PhaseEnded,
+    PhaseStarted,
+    RunEnded,
+    TargetStopped,
+)
 from chaos_suite.report import Counts, Sample, analyze_run, consumed_in_window, load_run, window_counts
 from chaos_suite.report.analysis import RunAnalysis, SLOResult
-from chaos_suite.report.synthetic import T0, SyntheticRun, demo_plan, standard_run
 from chaos_suite.slo import SLI, SLO, SLIKind, wilson_interval
 
 P30 = 30 * 86_400
@@ -113,7 +123,7 @@ def test_no_data_is_unknown_not_perfect() -> None:
 
 def test_a_fault_that_was_never_cleared_lasts_to_the_scenario_end(tmp_path: Path) -> None:
     run = standard_run()
-    run.events = [e for e in run.events if e["type"] != "fault_cleared"]
+    run.events = [e for e in run.events if not isinstance(e, FaultCleared)]
     windows = analyse(run, tmp_path).scenarios[0].windows
     assert windows is not None
     assert (windows.fault.start, windows.fault.end) == (T0 + 12, T0 + 34)
@@ -121,7 +131,7 @@ def test_a_fault_that_was_never_cleared_lasts_to_the_scenario_end(tmp_path: Path
 
 def test_without_fault_events_the_scenario_phase_is_the_fault_window(tmp_path: Path) -> None:
     run = standard_run()
-    run.events = [e for e in run.events if not e["type"].startswith("fault_")]
+    run.events = [e for e in run.events if not isinstance(e, (FaultInjected, FaultCleared))]
     scenario = analyse(run, tmp_path).scenarios[0]
     assert scenario.windows is not None
     assert not scenario.windows.fault_from_events
@@ -131,9 +141,10 @@ def test_without_fault_events_the_scenario_phase_is_the_fault_window(tmp_path: P
 
 def test_an_untagged_cooldown_after_the_scenario_is_measured(tmp_path: Path) -> None:
     run = standard_run()
-    for event in run.events:
-        if event.get("phase") == "cooldown":
-            del event["scenario"]
+    run.events = [PhaseStarted(t=e.t, phase="cooldown") if isinstance(e, PhaseStarted)
+                  and e.phase == "cooldown" else PhaseEnded(t=e.t, phase="cooldown")
+                  if isinstance(e, PhaseEnded) and e.phase == "cooldown" else e
+                  for e in run.events]
     windows = analyse(run, tmp_path).scenarios[0].windows
     assert windows is not None
     assert windows.measurement.end == T0 + 39
@@ -153,9 +164,9 @@ def test_a_deviated_hypothesis_exits_one(tmp_path: Path) -> None:
 
 def test_steady_state_failing_before_the_method_counts_as_failed(tmp_path: Path) -> None:
     run = standard_run()
-    for event in run.events:
-        if event["type"] == "phase_ended" and event.get("phase") == "scenario":
-            event["steady_state_met_before"] = False  # CTK still says deviated=false
+    run.events = [e.model_copy(update={"steady_state_met_before": False})  # CTK: deviated=false
+                  if isinstance(e, PhaseEnded) and e.phase == "scenario" else e
+                  for e in run.events]
     analysis = analyse(run, tmp_path)
     assert analysis.scenarios[0].hypothesis == "not-met-before"
     assert analysis.exit_code == 1
@@ -175,16 +186,16 @@ def test_a_killed_run_without_end_events_is_failed(tmp_path: Path) -> None:
 
 def test_an_aborted_run_keeps_exit_code_three(tmp_path: Path) -> None:
     run = standard_run(ended=False)
-    run.event(T0 + 21, "abort", reason="burn-rate safeguard", detail="BR 50 > 14.4")
+    run.event(AbortEvent(t=T0 + 21, reason="safeguard", message="BR 50 > 14.4"))
     analysis = analyse(run, tmp_path)
     assert (analysis.status, analysis.exit_code) == ("aborted", 3)
-    assert analysis.abort == {"reason": "burn-rate safeguard", "detail": "BR 50 > 14.4"}
+    assert analysis.abort == {"reason": "safeguard", "message": "BR 50 > 14.4"}
     assert analysis.scenarios[0].status == "aborted"
 
 
 def test_the_runners_own_code_stands_when_it_reports_an_abort(tmp_path: Path) -> None:
     run = standard_run()
-    run.events[-1] = {**run.events[-1], "status": "aborted", "exit_code": 3}
+    run.events[-1] = RunEnded(t=run.events[-1].t, status="aborted", exit_code=3)
     assert analyse(run, tmp_path).exit_code == 3
 
 
@@ -201,12 +212,12 @@ def test_a_planned_scenario_that_never_ran_is_reported(tmp_path: Path) -> None:
 def test_notes_from_both_places_appear_once_in_the_timeline(tmp_path: Path) -> None:
     run = standard_run()
     run.note(T0 + 15.25, "pager went off", "bob")
-    run.event(T0 + 15.25, "note", text="pager went off", author="bob")
-    run.event(T0 + 16, "note", text="second thought", author="carol")
-    run.event(T0 + 17, "brand_new_event", x=1)
+    run.event(NoteEvent(t=T0 + 15.25, text="pager went off", author="bob"))
+    run.event(NoteEvent(t=T0 + 16, text="second thought", author="carol"))
+    run.event(TargetStopped(t=T0 + 17))  # housekeeping: not on the timeline
     timeline = analyse(run, tmp_path).timeline
     texts = [entry.text for entry in timeline]
     assert texts.count("note by bob: pager went off") == 1
     assert "note by carol: second thought" in texts
-    assert all("brand_new_event" not in entry.kind for entry in timeline)
+    assert all(entry.kind != "target_stopped" for entry in timeline)
     assert [entry.t for entry in timeline] == sorted(entry.t for entry in timeline)

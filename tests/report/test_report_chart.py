@@ -6,11 +6,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from support.synthetic import standard_run
 
 from chaos_suite.report import render_run
 from chaos_suite.report.chart import burn_chart_svg, rolling_burn
 from chaos_suite.report.series import Counts, Sample
-from chaos_suite.report.synthetic import standard_run
 from chaos_suite.slo.model import SLI, SLO, SLIKind
 
 SLO_99_9 = SLO(name="availability", objective=0.999, window_seconds=2592000,

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.synthetic import T0, demo_plan, standard_run
 
 from chaos_suite.errors import InputError, ValidationError
 from chaos_suite.report import load_run
-from chaos_suite.report.synthetic import T0, demo_plan, standard_run
 
 
 def test_a_complete_run_loads_with_every_part(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_invalid_json_in_the_plan_names_the_file(tmp_path: Path) -> None:
                     {"name": "a", "objective": 1.0, "window_seconds": 60, "sli": {"kind": "availability"}}
                 ]
             },
-            "slos[0]",
+            "slos[0].objective",
         ),
         (
             {"scenarios": [{"name": "s", "expectations": {"a": {"max_budget_consumed": "x"}}}]},
@@ -87,18 +87,19 @@ def test_a_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None
     assert any("samples.jsonl line" in w for w in record.warnings)
 
 
-def test_unknown_event_types_are_kept_but_harmless_and_bad_lines_skipped(tmp_path: Path) -> None:
+def test_unknown_event_types_and_bad_lines_are_skipped_with_a_warning(tmp_path: Path) -> None:
     run = standard_run()
-    run.event(T0 + 3, "something_new", payload=[1, 2])
     run_dir = run.write(tmp_path)
     with (run_dir / "events.jsonl").open("a", encoding="utf-8") as stream:
-        stream.write('{"type": "note"}\n[1, 2]\n\n{"t": NaN, "type": "note"}\n')
+        stream.write(f'{{"t": {T0 + 3}, "type": "something_new", "payload": [1, 2]}}\n')
+        stream.write('{"type": "note"}\n[1, 2]\n\n{"t": NaN, "type": "note", "text": "x"}\n')
     with (run_dir / "samples.jsonl").open("a", encoding="utf-8") as stream:
         stream.write('{"t": 5, "slis": {"availability": {"good": 9, "total": 3}}}\n')
     record = load_run(run_dir)
-    assert "something_new" in {e.type for e in record.events}
     assert len(record.events) == len(run.events)
-    assert len([w for w in record.warnings if "events.jsonl" in w]) == 3
+    event_warnings = [w for w in record.warnings if "events.jsonl" in w]
+    assert len(event_warnings) == 4
+    assert "unknown event type 'something_new'" in event_warnings[0]
     assert any("bad counts for 'availability'" in w for w in record.warnings)
     # The sample line with bad counts still exists, just without that SLI.
     assert any(s.t == 5 and not s.slis for s in record.samples)

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.synthetic import T0, SyntheticRun, demo_plan, standard_run
 
 from chaos_suite.errors import InputError
+from chaos_suite.record import AbortEvent, BurnRateTrip, SLICounts, TripSample
 from chaos_suite.report import render_run
-from chaos_suite.report.synthetic import T0, SyntheticRun, demo_plan, standard_run
 
 # DESIGN.md §9, verbatim in shape: every key here must exist in report.json.
 CONTRACT: dict[str, Any] = {
@@ -149,11 +150,18 @@ def test_markdown_has_headline_table_timeline_and_notes(rendered: dict[str, Path
 
 def test_markdown_shows_the_abort_reason(tmp_path: Path) -> None:
     run = standard_run(ended=False)
-    run.event(T0 + 21, "abort", reason="burn-rate safeguard", detail="BR 50 > 14.4")
-    paths = render_run(run.write(tmp_path), ["md"])
+    counts = SLICounts(good=950, total=1000)
+    trip = BurnRateTrip(slo="availability", burn_rate_long=50.0, burn_rate_short=50.0,
+                        threshold=14.4, long_window_s=12, short_window_s=3, long=counts,
+                        short=counts, sample=TripSample(t=T0 + 20, good=950, total=1000))
+    run.event(AbortEvent(t=T0 + 21, reason="safeguard", detail=trip,
+                         message="safeguard: availability burn-rate (burn rate 50.0/50.0 > 14.4)"))
+    paths = render_run(run.write(tmp_path), ["md", "json"])
     text = paths["md"].read_text(encoding="utf-8")
-    assert "**Run aborted: burn-rate safeguard** (exit code 3)" in text
-    assert "> **Aborted:** burn-rate safeguard (BR 50 > 14.4)" in text
+    assert "**Run aborted: safeguard** (exit code 3)" in text
+    assert "> **Aborted:** safeguard (safeguard: availability burn-rate (burn rate 50.0/50.0 > 14.4))" in text
+    abort = json.loads(paths["json"].read_text(encoding="utf-8"))["run"]["abort"]
+    assert abort["detail"]["rule"] == "burn-rate" and abort["detail"]["sample"]["total"] == 1000
 
 
 def test_html_is_escaped_and_complete(rendered: dict[str, Path]) -> None:

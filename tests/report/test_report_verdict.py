@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.synthetic import demo_plan, standard_run
 
 from chaos_suite.report import Verdict, analyze_run, load_run
 from chaos_suite.report.analysis import SLOResult
 from chaos_suite.report.record import Expectation
-from chaos_suite.report.synthetic import demo_plan, standard_run
 from chaos_suite.report.verdict import Evidence, decide
 
 P30 = 30 * 86_400

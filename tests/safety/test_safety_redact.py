@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.stub_target import StubTarget
+from support.synthetic import standard_run
 
 from chaos_suite.cli import main
 from chaos_suite.load.runner import LoadProcess
-from chaos_suite.report.synthetic import standard_run
 from chaos_suite.safety.redact import MASK, MIN_LEN, Redactor
 
 SECRETS = [

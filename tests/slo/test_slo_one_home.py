@@ -8,22 +8,22 @@ import math
 from pathlib import Path
 
 import pytest
+from support.synthetic import T0, standard_run
 
 from chaos_suite.files.slo_file import LoadSource, SLOSpec
 from chaos_suite.gameday.console import Console, live_burn
 from chaos_suite.gameday.samples import SampleStore
-from chaos_suite.report import RunRecord, analyze_run, load_run
+from chaos_suite.report import RecordView, analyze_run, load_run
 from chaos_suite.report.analysis import RunAnalysis
 from chaos_suite.report.render_json import report_dict
 from chaos_suite.report.series import build_series, burn_rate_in, seconds_of, spend_in
-from chaos_suite.report.synthetic import T0, standard_run
 from chaos_suite.report.truth import compare
 from chaos_suite.safety.safeguard import Rule, SLORef, evaluate, measure
 
 WIDTH = 5  # the plan's peak_window_seconds; also the safeguard's long and the console's window
 
 
-def gameday(run_dir: Path) -> tuple[RunRecord, RunAnalysis]:
+def gameday(run_dir: Path) -> tuple[RecordView, RunAnalysis]:
     """Baseline with a background burn (BR 1), then a fault phase (BR 50) with a burst of
     extra traffic (so per-second and pooled burn differ), a slow patch for the latency SLO,
     a second without a sample, a recovery tail and a cool-down."""
@@ -35,7 +35,7 @@ def gameday(run_dir: Path) -> tuple[RunRecord, RunAnalysis]:
     return record, analyze_run(record)
 
 
-def store_line(record: RunRecord, index: int) -> dict[str, object]:
+def store_line(record: RecordView, index: int) -> dict[str, object]:
     """A record sample as the load process streams it to the runner's SampleStore."""
     sample = record.samples[index]
     return {"t": sample.t,

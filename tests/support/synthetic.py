@@ -1,23 +1,37 @@
-"""Build synthetic run directories (for tests, demos and re-render checks).
-
-It writes exactly the run-record format the gameday runner produces (plan.json, events.jsonl,
-samples.jsonl, notes.jsonl, journals/), with traffic given as per-second rates, so figures in
-a report can be checked against hand-computed formulas.
-"""
+"""Synthetic run directories for report tests, written through the run record's own writer and
+types (chaos_suite/record), with traffic given as per-second rates, so figures in a report can
+be checked against hand-computed formulas."""
 
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from chaos_suite.record import (
+    ErrorsFault,
+    Event,
+    FaultCleared,
+    FaultInjected,
+    FaultsCleared,
+    Note,
+    PhaseEnded,
+    PhaseStarted,
+    RunEnded,
+    RunPlan,
+    RunRecordWriter,
+    RunStarted,
+    Sample,
+    SLICounts,
+)
 
 T0 = 1_764_000_000  # 2025-11-24T16:00:00Z, a whole second
 
 
 def demo_plan(**overrides: Any) -> dict[str, Any]:
-    """The plan of the brief's example: two SLOs over 30d, one scenario "errors-5pct"."""
+    """plan.json of the brief's example as JSON (tests edit it): two SLOs over 30d, one
+    scenario "errors-5pct"."""
     plan: dict[str, Any] = {
         "gameday": "demo",
         "service": "checkout",
@@ -58,22 +72,24 @@ def demo_plan(**overrides: Any) -> dict[str, Any]:
             },
         ],
     }
-    plan.update(copy.deepcopy(overrides))
-    return plan
+    # every field as the writer writes it; overrides (even invalid ones) go in as given
+    full = RunPlan.model_validate(plan).model_dump(mode="json")
+    full.update(copy.deepcopy(overrides))
+    return full
 
 
 @dataclass
 class SyntheticRun:
-    """Accumulates events, samples and notes; :meth:`write` lays them out as a run directory."""
+    """Accumulates typed events, samples and notes; :meth:`write` writes them as a run."""
 
     plan: dict[str, Any] = field(default_factory=demo_plan)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    samples: dict[tuple[int, str], dict[str, dict[str, int]]] = field(default_factory=dict)
-    notes: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    samples: dict[tuple[int, str], dict[str, list[int]]] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def event(self, t: float, type_: str, **data: Any) -> SyntheticRun:
-        self.events.append({"t": t, "type": type_, **data})
+    def event(self, event: Event) -> SyntheticRun:
+        self.events.append(event)
         return self
 
     def phase(
@@ -85,11 +101,22 @@ class SyntheticRun:
         **ended: Any,
     ) -> SyntheticRun:
         """phase_started at ``start`` and, unless ``end`` is None, phase_ended with ``ended``."""
-        tag = {"scenario": scenario} if scenario else {}
-        self.event(start, "phase_started", phase=phase, **tag)
+        self.event(PhaseStarted.model_validate({"t": start, "phase": phase, "scenario": scenario}))
         if end is not None:
-            self.event(end, "phase_ended", phase=phase, **tag, **ended)
+            self.event(PhaseEnded.model_validate(
+                {"t": end, "phase": phase, "scenario": scenario, **ended}))
         return self
+
+    def fault(self, t: float, scenario: str = "errors-5pct", ratio: float = 0.05) -> SyntheticRun:
+        """inject_errors took effect at ``t``."""
+        return self.event(FaultInjected(t=t, fault="inject_errors", scenario=scenario,
+                                        detail=ErrorsFault(error_ratio=ratio, ttl_s=None)))
+
+    def cleared(self, t: float, scenario: str = "errors-5pct", active: bool = True
+                ) -> SyntheticRun:
+        """clear_faults took effect at ``t``."""
+        return self.event(FaultCleared(t=t, fault="clear_faults", scenario=scenario,
+                                       detail=FaultsCleared(was_active=active)))
 
     def traffic(
         self,
@@ -104,34 +131,34 @@ class SyntheticRun:
         for second in range(start, start + seconds):
             line = self.samples.setdefault((second, source), {})
             for slo in self.plan["slos"]:
-                counts = line.setdefault(slo["name"], {"good": 0, "total": 0})
-                counts["total"] += rate
-                counts["good"] += rate - bad.get(slo["name"], 0)
+                counts = line.setdefault(slo["name"], [0, 0])
+                counts[1] += rate
+                # only events that exist can turn bad (a tail past the data adds none)
+                counts[0] += rate - min(bad.get(slo["name"], 0), counts[0] + rate)
         return self
 
     def note(self, t: float, text: str, author: str = "") -> SyntheticRun:
-        self.notes.append({"t": t, "text": text, "author": author})
+        self.notes.append(Note(t=t, text=text, author=author))
         return self
 
     def write(self, run_dir: Path) -> Path:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "plan.json").write_text(json.dumps(self.plan, indent=2), encoding="utf-8")
-        _write_jsonl(run_dir / "events.jsonl", self.events)
-        _write_jsonl(
-            run_dir / "samples.jsonl",
-            [{"t": t, "source": src, "slis": slis} for (t, src), slis in sorted(self.samples.items())],
-        )
-        if self.notes:
-            _write_jsonl(run_dir / "notes.jsonl", self.notes)
-        if self.journals:
-            (run_dir / "journals").mkdir(exist_ok=True)
+        writer = RunRecordWriter(run_dir)
+        try:
+            writer.plan(RunPlan.model_validate(self.plan))
+            for event in self.events:
+                writer.event(event)
+            for (t, source), slis in sorted(self.samples.items()):
+                writer.sample(Sample.model_validate({
+                    "t": t, "source": source,
+                    "slis": {name: SLICounts(good=good, total=total)
+                             for name, (good, total) in slis.items()}}))
+            for note in self.notes:
+                writer.note(note)
             for name, journal in self.journals.items():
-                (run_dir / "journals" / name).write_text(json.dumps(journal), encoding="utf-8")
+                writer.write_json(f"journals/{name}", journal)
+        finally:
+            writer.close()
         return run_dir
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
 def standard_run(
@@ -159,14 +186,14 @@ def standard_run(
     inject, clear = b + 2, b + 2 + fault_s
     scenario_end = clear + 2
     total_end = scenario_end + cooldown_s
-    run.event(T0, "run_started", run_id=run.plan["run_id"])
+    run.event(RunStarted(t=T0, run_id=run.plan["run_id"]))
     run.phase("baseline", T0, b)
     base_bad = {"availability": baseline_bad_per_s}
     if not ended:
         run.traffic(T0, baseline_s + 2, rate, base_bad)
         run.traffic(inject, fault_s // 2, rate, {"availability": bad_per_s})
         run.phase("scenario", b, None, "errors-5pct")
-        run.event(inject, "fault_injected", scenario="errors-5pct", fault="errors", detail="5%")
+        run.fault(inject)
         return run
     run.traffic(T0, total_end - T0, rate, base_bad)
     # rate 0 adds no events; it turns that many more of the existing ones bad.
@@ -181,8 +208,8 @@ def standard_run(
         deviated=deviated,
         steady_state_met_before=True,
     )
-    run.event(inject, "fault_injected", scenario="errors-5pct", fault="errors", detail="5%")
-    run.event(clear, "fault_cleared", scenario="errors-5pct", fault="errors", detail="reverted")
+    run.fault(inject)
+    run.cleared(clear)
     run.phase("cooldown", scenario_end, total_end, "errors-5pct")
-    run.event(total_end, "run_ended", status="completed", exit_code=1 if deviated else 0)
+    run.event(RunEnded(t=total_end, status="completed", exit_code=1 if deviated else 0))
     return run
