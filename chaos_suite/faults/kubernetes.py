@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from chaos_suite.safety.redact import SECRET_NAME
 
 _NODE = "chaosk8s.node.actions"
 _NET = "chaosk8s.networking.actions"
@@ -29,7 +30,6 @@ _USER_SECRET_KEYS = ("token", "password", "client-key-data", "client-certificate
 # auth-provider config keys holding tokens (oidc, gcp, azure)
 _PROVIDER_SECRET_KEYS = ("id-token", "refresh-token", "access-token", "client-secret",
                          "apiserver-secret")
-_SECRET_NAME = re.compile(r"token|secret|password|passwd|key|credential", re.IGNORECASE)
 
 Revert = dict[str, Any]
 
@@ -70,13 +70,21 @@ def _load_spec(arguments: dict[str, Any], key: str = "spec") -> dict[str, Any] |
     if not path or not os.path.isfile(str(path)):
         return None
     text = Path(str(path)).read_text(encoding="utf-8")
-    if str(path).endswith(".json"):
-        loaded: Any = json.loads(text)
-    else:
-        import yaml
-
-        loaded = yaml.safe_load(text)
+    loaded: Any = json.loads(text) if str(path).endswith(".json") else _one_yaml_document(text)
     return loaded if isinstance(loaded, dict) else None
+
+
+def _one_yaml_document(text: str) -> Any:
+    """yaml.safe_load's answer (None for no document, an error for several) through the bounded
+    loader: a spec or kubeconfig whose aliases expand without bound is refused, not built."""
+    import yaml
+
+    from chaos_suite.files.common import load_yaml_text  # pydantic: only when a file is read
+
+    docs = load_yaml_text(text)
+    if len(docs) > 1:
+        raise yaml.YAMLError("expected a single YAML document")
+    return docs[0] if docs else None
 
 
 def _spec_name(spec: dict[str, Any] | None) -> str | None:
@@ -193,7 +201,7 @@ def _user_secrets(user: dict[str, Any]) -> list[str]:
     values += [provider.get(key) for key in _PROVIDER_SECRET_KEYS]
     # exec plugins take credentials through env entries; mask those named like credentials
     for item in (user.get("exec") or {}).get("env") or []:
-        if isinstance(item, dict) and _SECRET_NAME.search(str(item.get("name", ""))):
+        if isinstance(item, dict) and SECRET_NAME.search(str(item.get("name", ""))):
             values.append(item.get("value"))
     return [str(v) for v in values if isinstance(v, str) and v]
 
@@ -206,7 +214,7 @@ def kubeconfig_secrets(path: str | None = None) -> list[str]:
 
     config_path = _kubeconfig_path(path)
     try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        data = _one_yaml_document(config_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return []
     if not isinstance(data, dict):

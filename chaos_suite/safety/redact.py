@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSW(OR)?D|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH)",
-                         re.IGNORECASE)
+# Names that hold credentials: environment variables here, a kubeconfig exec plugin's env entries
+# (faults.kubernetes). One pattern, so both mask the same names. Bare KEY covers API_KEY,
+# PRIVATE_KEY, ACCESS_KEY, SIGNING_KEY...: masking a harmless value is the safe mistake.
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW(OR)?D|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
 MIN_LEN = 4  # shorter values would mask innocent text everywhere
 
 

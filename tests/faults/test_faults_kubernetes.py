@@ -209,3 +209,45 @@ def test_fake_refuses_requests_without_the_token(fake: FakeK8s) -> None:
         urllib.request.urlopen(f"{fake.url}/api/v1/nodes", timeout=5)
     assert info.value.code == 401
     assert kubeconfig_secrets(str(fake.kubeconfig)) == [fake.token]
+
+
+# names of a kubeconfig exec plugin's env entries; the same names as environment variables
+CREDENTIAL_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "VAULT_TOKEN", "DB_PASSWORD",
+                    "MYSQL_PASSWD", "API_KEY", "PRIVATE_KEY", "SIGNING_KEY",
+                    "GOOGLE_APPLICATION_CREDENTIALS", "BASIC_AUTH", "client_secret"]
+PLAIN_NAMES = ["AWS_REGION", "AWS_PROFILE", "HOME", "KUBE_NAMESPACE"]
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_NAMES + PLAIN_NAMES)
+def test_kubeconfig_and_environment_mask_the_same_names(tmp_path: Path, name: str) -> None:
+    # one pattern (safety.redact.SECRET_NAME) for both: the kubeconfig used to miss *AUTH*, the
+    # environment scan *SIGNING_KEY* and other bare *KEY* names
+    from chaos_suite.safety.redact import env_secrets
+
+    value = f"value-of-{name}"
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump({"users": [{"name": "u", "user": {"exec": {
+        "command": "helper", "env": [{"name": name, "value": value}]}}}]}), encoding="utf-8")
+    from_kubeconfig = value in kubeconfig_secrets(str(path))
+    from_environment = value in env_secrets({name: value})
+    assert from_kubeconfig == from_environment == (name in CREDENTIAL_NAMES)
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+    for p, n in zip("abcdefg", "bcdefgh", strict=True))  # 10**8 values once expanded
+
+
+def test_spec_file_and_kubeconfig_are_read_through_the_bounded_loader(tmp_path: Path) -> None:
+    from chaos_suite.files.common import YAMLTooLarge
+
+    spec = tmp_path / "policy.yaml"
+    spec.write_text("metadata: {name: bomb}\n" + BOMB, encoding="utf-8")
+    with pytest.raises(YAMLTooLarge):
+        revert_for(f"{NET}.create_network_policy", {"spec_path": str(spec), "ns": "shop"},
+                   None, None)
+    config = tmp_path / "config"
+    config.write_text("users: [{name: u, user: {token: tok}}]\n" + BOMB, encoding="utf-8")
+    assert kubeconfig_secrets(str(config)) == []  # refused like any unreadable kubeconfig
+    config.write_text("users: [{name: u, user: {token: tok}}]\n---\nusers: []\n", encoding="utf-8")
+    assert kubeconfig_secrets(str(config)) == []  # several documents: yaml.safe_load refused too
