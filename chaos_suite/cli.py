@@ -306,6 +306,11 @@ def recover(state_dir: Path | None) -> None:
         click.echo("nothing to recover")
 
 
+# The state directory, as for `recover` and runs (not the target's own folder): the target lives
+# in its target/ folder, where a run with the same $CHAOS_SUITE_STATE_DIR looks for it.
+TARGET_STATE_HELP = "state directory [default: $CHAOS_SUITE_STATE_DIR or ~/.local/state/chaos-suite]"
+
+
 @cli.group()
 def target() -> None:
     """The embedded local target, standing on its own."""
@@ -318,14 +323,15 @@ def target() -> None:
 @click.option("--admin-port", type=click.IntRange(0, 65535), default=8081, show_default=True)
 @click.option("--restart-delay", type=_Seconds(0.0, MAX_PHASE_SECONDS), default=2.0,
               show_default=True, help="seconds before a killed replica is restarted")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None, help=TARGET_STATE_HELP)
 def target_up(detach: bool, replicas: int, port: int, admin_port: int, restart_delay: float,
               state_dir: Path | None) -> None:
     """Start the embedded checkout service (replicas + supervisor + admin API)."""
-    from chaos_suite.targets.local import default_state_dir, start_target, stop_target
+    from chaos_suite.safety.state import target_dir
+    from chaos_suite.targets.local import start_target, stop_target
 
     _check_state_dir(state_dir, must_exist=False)
-    state = state_dir or default_state_dir()
+    state = target_dir(state_dir)
     _starting()
     info = start_target(state, replicas=replicas, port=port, admin_port=admin_port,
                         restart_delay_s=restart_delay, detach=True)
@@ -348,13 +354,14 @@ def target_up(detach: bool, replicas: int, port: int, admin_port: int, restart_d
 
 
 @target.command("status")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None, help=TARGET_STATE_HELP)
 def target_status_cmd(state_dir: Path | None) -> None:
     """Show whether the standing target runs, its replicas and active faults."""
-    from chaos_suite.targets.local import default_state_dir, target_status
+    from chaos_suite.safety.state import target_dir
+    from chaos_suite.targets.local import target_status
 
     _check_state_dir(state_dir, must_exist=False)
-    status = target_status(state_dir or default_state_dir())
+    status = target_status(target_dir(state_dir))
     if status is None:
         click.echo("target: not running")
         sys.exit(1)
@@ -362,14 +369,15 @@ def target_status_cmd(state_dir: Path | None) -> None:
 
 
 @target.command("down")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None, help=TARGET_STATE_HELP)
 def target_down(state_dir: Path | None) -> None:
     """Stop the standing target; no process is left behind."""
-    from chaos_suite.targets.local import default_state_dir, stop_target
+    from chaos_suite.safety.state import target_dir
+    from chaos_suite.targets.local import stop_target
 
     _check_state_dir(state_dir, must_exist=False)
     _starting()
-    was = stop_target(state_dir or default_state_dir())
+    was = stop_target(target_dir(state_dir))
     click.echo("target down" if was else "target was not running")
 
 

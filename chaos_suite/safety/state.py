@@ -15,6 +15,13 @@ def state_root() -> Path:
     return Path.home() / ".local" / "state" / "chaos-suite"
 
 
+def target_dir(root: Path | None = None) -> Path:
+    """The standing local target's folder (target.json, its state file and log): under the
+    state directory, so `target up`, `target status` and a run that looks for the target agree
+    on where it is, with or without --state-dir."""
+    return (root or state_root()) / "target"
+
+
 def ledger_dir(root: Path | None = None) -> Path:
     return (root or state_root()) / "ledger"
 

@@ -35,10 +35,10 @@ class LocalTargetInfo:
 
 
 def default_state_dir() -> Path:
-    """$CHAOS_SUITE_STATE_DIR or ~/.local/state/chaos-suite, plus ``/target``."""
-    base = os.environ.get("CHAOS_SUITE_STATE_DIR") or str(
-        Path.home() / ".local" / "state" / "chaos-suite")
-    return Path(base) / "target"
+    """The target's folder under the state directory: ``state_root()/target``."""
+    from chaos_suite.safety.state import target_dir  # one resolution of $CHAOS_SUITE_STATE_DIR
+
+    return target_dir()
 
 
 def read_target_info(state_dir: Path) -> LocalTargetInfo | None:
