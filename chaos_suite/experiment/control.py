@@ -7,13 +7,20 @@ rollback activities: a sticky abort must not block the rollbacks (docs/architect
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from chaos_suite import durable
+from chaos_suite.record import (
+    ActivityEnded,
+    ActivityStarted,
+    Event,
+    MethodEnded,
+    MethodStarted,
+    RollbacksEnded,
+    RollbacksStarted,
+    append_event,
+)
 
 MODULE = "chaos_suite.experiment.control"
 
@@ -193,12 +200,15 @@ def _redactor(experiment: dict[str, Any] | None) -> Any:
     return redactor_for([experiment] if experiment else [])
 
 
-def _append(events_file: str, entry: dict[str, Any],
-            experiment: dict[str, Any] | None = None) -> None:
-    line = json.dumps(entry, default=str)
-    if "name" in entry:  # step names come from the user's file; the rest is ours
-        line = _redactor(experiment).text(line)
-    durable.append_line(Path(events_file), line)
+def _append(events_file: str, event: Event, experiment: dict[str, Any] | None = None) -> None:
+    # step names come from the user's file; the rest is ours
+    named = isinstance(event, (ActivityStarted, ActivityEnded))
+    append_event(Path(events_file), event, _redactor(experiment).text if named else None)
+
+
+def _text(value: Any) -> str | None:
+    """A field of the user's experiment as the event's text (CTK does not type them)."""
+    return None if value is None else str(value)
 
 
 def _is_rollback(context: dict[str, Any], experiment: dict[str, Any] | None) -> bool:
@@ -238,11 +248,9 @@ def before_activity_control(context: dict[str, Any], events_file: str, abort_fil
         except Exception as exc:  # noqa: BLE001 - no revert on record: the step must not run
             _refuse(experiment, f"step '{context.get('name')}' not run: its revert could not "
                                 f"be recorded ({type(exc).__name__}: {exc})")
-    _append(events_file, {
-        "t": time.time(), "type": "activity_started", "scenario": scenario,
-        "name": context.get("name"), "activity_type": context.get("type"),
-        "rollback": rollback,
-    }, experiment)
+    _append(events_file, ActivityStarted(
+        scenario=scenario, name=_text(context.get("name")),
+        activity_type=_text(context.get("type")), rollback=rollback), experiment)
 
 
 def after_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
@@ -251,11 +259,10 @@ def after_activity_control(context: dict[str, Any], events_file: str, abort_file
     status = state.get("status") if isinstance(state, dict) else None
     _ledger_after(context, state, {**_, "scenario": scenario},
                   _is_rollback(context, experiment), experiment)
-    _append(events_file, {
-        "t": time.time(), "type": "activity_ended", "scenario": scenario,
-        "name": context.get("name"), "activity_type": context.get("type"),
-        "rollback": _is_rollback(context, experiment), "status": status,
-    }, experiment)
+    _append(events_file, ActivityEnded(
+        scenario=scenario, name=_text(context.get("name")),
+        activity_type=_text(context.get("type")), rollback=_is_rollback(context, experiment),
+        status=_text(status)), experiment)
 
 
 def before_method_control(context: dict[str, Any], events_file: str, abort_file: str,
@@ -267,19 +274,19 @@ def before_method_control(context: dict[str, Any], events_file: str, abort_file:
     except Exception as exc:  # noqa: BLE001 - rollbacks not on record: run no method step
         _refuse(experiment, f"method not run: the experiment's rollbacks could not be "
                             f"recorded ({type(exc).__name__}: {exc})")
-    _append(events_file, {"t": time.time(), "type": "method_started", "scenario": scenario})
+    _append(events_file, MethodStarted(scenario=scenario))
 
 
 def after_method_control(context: dict[str, Any], events_file: str, abort_file: str,
                          scenario: str, **_: Any) -> None:
-    _append(events_file, {"t": time.time(), "type": "method_ended", "scenario": scenario})
+    _append(events_file, MethodEnded(scenario=scenario))
 
 
 def before_rollback_control(context: dict[str, Any], events_file: str, abort_file: str,
                             scenario: str, **_: Any) -> None:
-    _append(events_file, {"t": time.time(), "type": "rollbacks_started", "scenario": scenario})
+    _append(events_file, RollbacksStarted(scenario=scenario))
 
 
 def after_rollback_control(context: dict[str, Any], events_file: str, abort_file: str,
                            scenario: str, **_: Any) -> None:
-    _append(events_file, {"t": time.time(), "type": "rollbacks_ended", "scenario": scenario})
+    _append(events_file, RollbacksEnded(scenario=scenario))

@@ -16,15 +16,14 @@ it took effect, so the gameday runner knows the exact fault window.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, NoReturn, TypeVar
 
 from chaos_suite.errors import ChaosSuiteError
+from chaos_suite.record.models import ErrorsFault, FaultsCleared, KillReplicaFault, LatencyFault
 from chaos_suite.targets.local.client import LocalTargetClient
 from chaos_suite.targets.local.lifecycle import default_state_dir, read_target_info
 
@@ -73,21 +72,23 @@ def _call(func: str, admin_url: str | None, configuration: dict[str, Any] | None
         _fail(f"{func}: {exc}")
 
 
-def _record_event(event_type: str, func: str, detail: dict[str, Any]) -> None:
-    """Append one durable line to $CHAOS_SUITE_EVENTS_FILE (if set)."""
+def _record_event(func: str, detail: ErrorsFault | LatencyFault | KillReplicaFault | FaultsCleared
+                  ) -> None:
+    """Append one durable fault_injected (fault_cleared for a clear) line to
+    $CHAOS_SUITE_EVENTS_FILE (if set)."""
     path = os.environ.get("CHAOS_SUITE_EVENTS_FILE")
     if not path:
         return
-    from chaos_suite.safety.redact import Redactor, env_secrets
-
-    line = Redactor(env_secrets()).text(json.dumps(
-        {"t": time.time(), "type": event_type, "fault": func, "detail": detail,
-         "scenario": os.environ.get("CHAOS_SUITE_SCENARIO") or None}))
     from pathlib import Path
 
-    from chaos_suite import durable
+    from chaos_suite.record import FaultCleared, FaultInjected, append_event
+    from chaos_suite.safety.redact import Redactor, env_secrets
 
-    durable.append_line(Path(path), line)
+    scenario = os.environ.get("CHAOS_SUITE_SCENARIO") or None
+    event = (FaultCleared(fault=func, detail=detail, scenario=scenario)
+             if isinstance(detail, FaultsCleared) else
+             FaultInjected(fault=func, detail=detail, scenario=scenario))
+    append_event(Path(path), event, Redactor(env_secrets()).text)
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float:
@@ -114,7 +115,8 @@ def inject_errors(ratio: float, ttl_s: float | None = None, paths: list[str] | N
                   lambda c: c.set_fault(error_ratio=value, latency_ms=None, ttl_s=ttl,
                                         paths=paths))
     detail = {"error_ratio": value, "ttl_s": ttl, "paths": paths or []}
-    _record_event("fault_injected", "inject_errors", detail)
+    _record_event("inject_errors", ErrorsFault(error_ratio=value, ttl_s=ttl,
+                                              paths=tuple(str(p) for p in paths or ())))
     return {"fault": "inject_errors", **detail, "state": state}
 
 
@@ -127,7 +129,8 @@ def inject_latency(latency_ms: float, ttl_s: float | None = None, paths: list[st
                   lambda c: c.set_fault(error_ratio=None, latency_ms=value, ttl_s=ttl,
                                         paths=paths))
     detail = {"latency_ms": value, "ttl_s": ttl, "paths": paths or []}
-    _record_event("fault_injected", "inject_latency", detail)
+    _record_event("inject_latency", LatencyFault(latency_ms=value, ttl_s=ttl,
+                                                 paths=tuple(str(p) for p in paths or ())))
     return {"fault": "inject_latency", **detail, "state": state}
 
 
@@ -135,7 +138,7 @@ def clear_faults(admin_url: str | None = None,
                  configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Remove every injected error and latency. Idempotent."""
     state = _call("clear_faults", admin_url, configuration, lambda c: c.clear_faults())
-    _record_event("fault_cleared", "clear_faults", {"was_active": bool(state.get("cleared"))})
+    _record_event("clear_faults", FaultsCleared(was_active=bool(state.get("cleared"))))
     return {"fault": "clear_faults", "was_active": bool(state.get("cleared")), "state": state}
 
 
@@ -147,7 +150,7 @@ def kill_replica(index: int | str | None = None, admin_url: str | None = None,
     pid = _call("kill_replica", admin_url, configuration,
                 lambda c: c.kill_replica(idx, signal.SIGKILL))
     detail = {"index": idx, "pid": pid, "signal": "SIGKILL"}
-    _record_event("fault_injected", "kill_replica", detail)
+    _record_event("kill_replica", KillReplicaFault(index=idx, pid=pid))
     return {"fault": "kill_replica", **detail}
 
 

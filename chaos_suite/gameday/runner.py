@@ -23,10 +23,32 @@ from chaos_suite.errors import (
 )
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.gameday.console import Console
-from chaos_suite.gameday.record import RunRecordWriter, run_id_for
 from chaos_suite.gameday.resolve import estimate_duration_s, load_config_for, plan_record
 from chaos_suite.gameday.samples import SampleStore
 from chaos_suite.gameday.targets import RunTarget
+from chaos_suite.record import (
+    AbortEvent,
+    BurnRateTrip,
+    ErrorEvent,
+    FaultInterference,
+    InfrastructureTrip,
+    LedgerReplayed,
+    LoadStalled,
+    LoadStarted,
+    LoadStopped,
+    PhaseEnded,
+    PhaseStarted,
+    RunEnded,
+    RunRecordWriter,
+    RunStarted,
+    Sample,
+    SourceStarted,
+    SourceStopped,
+    TargetReady,
+    TargetStopped,
+    Trip,
+    run_id_for,
+)
 
 
 @dataclass(frozen=True)
@@ -168,9 +190,9 @@ class _Run:
     # ------------------------------------------------------------ top level
 
     def execute(self) -> Outcome:
-        self.record.write_json("plan.json", plan_record(self.resolved, self.run_id))
-        self.record.event("run_started", run_id=self.run_id, gameday=self.plan.name,
-                          environment=self.resolved.environment.name)
+        self.record.plan(plan_record(self.resolved, self.run_id))
+        self.record.event(RunStarted(run_id=self.run_id, gameday=self.plan.name,
+                                     environment=self.resolved.environment.name))
         self.out.headline(self.resolved, self.run_dir)
         target: RunTarget | None = None
         load = None
@@ -214,7 +236,7 @@ class _Run:
         self.out.error(reason)
         self._release_reserve()
         self._guarded("recording the end", lambda: self.record.event(
-            "abort" if status == "aborted" else "error", reason=reason))
+            AbortEvent(reason=reason) if status == "aborted" else ErrorEvent(reason=reason)))
 
     def _release_reserve(self) -> None:
         with contextlib.suppress(OSError):
@@ -231,8 +253,8 @@ class _Run:
             self.registration.update(managed_target_dir=str(target.managed_dir))
         if target.client is not None:
             self.fault_generation = _fault_state(target.client.status())[0]
-        self.record.event("target_ready", url=target.url, admin_url=target.admin_url,
-                          pids=target.pids)
+        self.record.event(TargetReady(url=target.url, admin_url=target.admin_url,
+                                      pids=tuple(target.pids) if target.pids is not None else None))
         self.out.step(f"target ready at {target.url}")
         return target
 
@@ -244,7 +266,7 @@ class _Run:
                            redact=self.redact.text)
         load.start()
         self.registration.update(locust_pgid=load.pid)
-        self.record.event("load_started", pid=load.pid, locustfile=str(self.resolved.locustfile))
+        self.record.event(LoadStarted(pid=load.pid, locustfile=str(self.resolved.locustfile)))
         self.out.step(f"load started (locust pid {load.pid})")
         return load
 
@@ -253,14 +275,14 @@ class _Run:
         now = time.monotonic()
         last, self.last_load_sample = self.last_load_sample, now
         if last is not None and now - last > LOAD_GAP_S:
-            self.record.event("load_stalled", seconds=round(now - last, 3))
+            self.record.event(LoadStalled(seconds=round(now - last, 3)))
         self._on_source_sample(sample)
 
     def _on_source_sample(self, sample: dict[str, Any]) -> None:
         if "t" not in sample or "slis" not in sample:
             return
         self.store.add(sample)
-        self.record.sample(sample)
+        self.record.sample(Sample.model_validate(sample))
 
     def _start_prometheus(self) -> None:
         from chaos_suite.gameday.prom_sampler import PrometheusSampler, prometheus_slos
@@ -271,8 +293,8 @@ class _Run:
             return
         self.prom = PrometheusSampler(specs, config, self._on_source_sample)
         self.prom.start()
-        self.record.event("source_started", source="prometheus", url=config.url,
-                          slos=[s.name for s in specs])
+        self.record.event(SourceStarted(source="prometheus", url=config.url,
+                                        slos=tuple(s.name for s in specs)))
 
     def _wait_for_traffic(self, timeout_s: float = 20.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -301,10 +323,10 @@ class _Run:
                 next_status += 5
 
     def _baseline(self) -> None:
-        self.record.event("phase_started", phase="baseline")
+        self.record.event(PhaseStarted(phase="baseline"))
         self.out.phase("baseline", f"{self.plan.baseline:.0f} s")
         self._sleep_phase(self.plan.baseline, "baseline")
-        self.record.event("phase_ended", phase="baseline")
+        self.record.event(PhaseEnded(phase="baseline"))
 
     def _scenario(self, index: int, scenario: Any, target: RunTarget) -> None:
         from chaos_suite.experiment.run import prepare_experiment, run_prepared
@@ -319,8 +341,8 @@ class _Run:
             hypothesis_max_burn_rate=self.plan.hypothesis.max_burn_rate,
             run_id=self.run_id, ledger_dirs=self.ledger_dirs, target_key=self.target_key,
         )
-        self.record.event("phase_started", phase="scenario", scenario=scenario.name,
-                          experiment=str(scenario.experiment_path))
+        self.record.event(PhaseStarted(phase="scenario", scenario=scenario.name,
+                                       experiment=str(scenario.experiment_path)))
         self.out.phase(f"scenario {index + 1}/{len(self.resolved.scenarios)}: {scenario.name}",
                        str(scenario.experiment.get("title", "")))
         guard = self._safeguard(spec, slos)
@@ -339,20 +361,20 @@ class _Run:
                           lambda: self.record.write_json(journal, result.journal))
             raise InfrastructureError(f"fail-closed: {result.refused[0]}")
         self.record.write_json(f"journals/{index + 1:02d}-{scenario.name}.json", result.journal)
-        self.record.event("phase_ended", phase="scenario", scenario=scenario.name,
-                          status=result.status, deviated=result.deviated,
-                          steady_state_met_before=result.steady_state_met_before,
-                          steady_state_met_after=result.steady_state_met_after)
+        self.record.event(PhaseEnded(phase="scenario", scenario=scenario.name,
+                                     status=result.status, deviated=result.deviated,
+                                     steady_state_met_before=result.steady_state_met_before,
+                                     steady_state_met_after=result.steady_state_met_after))
         self.out.scenario_result(scenario.name, result)
         if self.infra_error is not None:
             raise InfrastructureError(self.infra_error)
         if result.status == "aborted":
             raise AbortedError(self._abort_reason() or "experiment interrupted")
         cooldown = spec.cooldown if spec.cooldown is not None else self.plan.cooldown
-        self.record.event("phase_started", phase="cooldown", scenario=scenario.name)
+        self.record.event(PhaseStarted(phase="cooldown", scenario=scenario.name))
         self.out.phase("cool-down", f"{cooldown:.0f} s")
         self._sleep_phase(cooldown, "cool-down")
-        self.record.event("phase_ended", phase="cooldown", scenario=scenario.name)
+        self.record.event(PhaseEnded(phase="cooldown", scenario=scenario.name))
 
     def _safeguard(self, spec: Any, slos: list[Any]) -> Any:
         from chaos_suite.safety.safeguard import Rule, Safeguard, SLORef
@@ -372,17 +394,15 @@ class _Run:
         guard.start()
         return guard
 
-    def _trip(self, detail: dict[str, Any]) -> None:
+    def _trip(self, trip: Trip) -> None:
         """Safeguard thread: stop injecting now. The abort file makes the control refuse any
         further method activity; SIGUSR1 makes chaoslib interrupt the running one at once and
         play the rollbacks."""
         import os
 
-        if detail["rule"] == "infrastructure":
-            self.infra_error = str(detail["problem"])
-            reason = f"infrastructure: {detail['problem']}"
-        else:
-            reason = self._trip_reason(detail)
+        if isinstance(trip, InfrastructureTrip):
+            self.infra_error = trip.problem
+        reason = self._trip_reason(trip)
         if self.abort_reason is not None:
             return
         self.abort_reason = reason
@@ -390,8 +410,8 @@ class _Run:
         with contextlib.suppress(OSError):
             self.abort_file.write_text(reason, encoding="utf-8")
         with contextlib.suppress(OSError):
-            self.record.event("abort", reason="safeguard" if self.infra_error is None else
-                              "infrastructure", detail=detail, message=reason)
+            self.record.event(AbortEvent(reason="safeguard" if self.infra_error is None else
+                                         "infrastructure", detail=trip, message=reason))
         self.out.error(reason)
         os.kill(os.getpid(), signal.SIGUSR1)
 
@@ -428,17 +448,19 @@ class _Run:
         self.fault_generation = generation
         if changed_by != self.run_id:
             who = f"run {changed_by}" if changed_by else "something outside this run"
-            self.record.event("fault_interference", generation=generation, changed_by=changed_by)
+            self.record.event(FaultInterference(generation=generation, changed_by=changed_by))
             self.out.error(f"the target's fault was changed by {who} (generation {generation}): "
                            "this scenario's figures are inconclusive")
 
     @staticmethod
-    def _trip_reason(detail: dict[str, Any]) -> str:
-        return (f"safeguard: {detail['slo']} {detail['rule']} "
-                  + (f"(burn rate {detail['burn_rate_long']:.1f}/{detail['burn_rate_short']:.1f}"
-                     f" > {detail['threshold']:g})" if detail["rule"] == "burn-rate" else
-                     f"(consumed {detail['budget_consumed'] * 100:.4g}% > cap "
-                     f"{detail['cap'] * 100:.4g}%)"))
+    def _trip_reason(trip: Trip) -> str:
+        if isinstance(trip, BurnRateTrip):
+            return (f"safeguard: {trip.slo} {trip.rule} (burn rate {trip.burn_rate_long:.1f}/"
+                    f"{trip.burn_rate_short:.1f} > {trip.threshold:g})")
+        if isinstance(trip, InfrastructureTrip):
+            return f"infrastructure: {trip.problem}"
+        return (f"safeguard: {trip.slo} {trip.rule} (consumed {trip.budget_consumed * 100:.4g}% "
+                f"> cap {trip.cap * 100:.4g}%)")
 
     @contextmanager
     def _usr1_outside_chaoslib(self) -> Iterator[None]:
@@ -467,17 +489,17 @@ class _Run:
             self._guarded("clearing faults at teardown", target.client.clear_faults)
         if load is not None:
             summary = self._guarded("stopping the load", load.stop)
-            self.record.event("load_stopped", summary=summary)
+            self.record.event(LoadStopped(summary=summary))
         if self.prom is not None:
             prom = self.prom
             self._guarded("stopping the prometheus sampler",
                           lambda: prom.stop(drain=self.status == "completed"))
-            self.record.event("source_stopped", source="prometheus", error=prom.error)
+            self.record.event(SourceStopped(source="prometheus", error=prom.error))
         self._guarded("replaying pending reverts", self._replay_pending)
         if target is not None:
             self._guarded("saving server counters", lambda: self._save_server_counters(target))
             self._guarded("stopping the target", target.stop)
-            self._guarded("recording the target's stop", lambda: self.record.event("target_stopped"))
+            self._guarded("recording the target's stop", lambda: self.record.event(TargetStopped()))
             if target.managed_dir is not None:
                 self._guarded("clearing the managed target", lambda: self._managed_gone(target))
         self.registration.remove()
@@ -491,7 +513,7 @@ class _Run:
         from chaos_suite.safety.state import state_root
 
         for line in revert_pending(state_root(), own_run=self.run_id, managed_stopped=True):
-            self.record.event("ledger_replayed", detail=line)
+            self.record.event(LedgerReplayed(detail=line))
         if target.managed_dir is not None:
             shutil.rmtree(target.managed_dir, ignore_errors=True)
 
@@ -501,7 +523,8 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - teardown must go on
             self.out.error(f"{what} failed: {exc}")
             with contextlib.suppress(OSError):  # the record itself may be what fails
-                self.record.event("error", reason=f"{what} failed: {type(exc).__name__}: {exc}")
+                self.record.event(ErrorEvent(
+                    reason=f"{what} failed: {type(exc).__name__}: {exc}"))
             return None
 
     def _replay_pending(self) -> None:
@@ -509,7 +532,7 @@ class _Run:
         from chaos_suite.safety.state import state_root
 
         for line in revert_pending(state_root(), own_run=self.run_id):
-            self.record.event("ledger_replayed", detail=line)
+            self.record.event(LedgerReplayed(detail=line))
             self.out.step(line)
 
     def _save_server_counters(self, target: RunTarget) -> None:
@@ -518,16 +541,16 @@ class _Run:
         try:
             rows = target.client.counters(since=self.store.first_second() or time.time() - 3600)
         except Exception as exc:  # noqa: BLE001 - ground truth is a bonus, not a requirement
-            self.record.event("error", reason=f"reading server counters failed: {exc}")
+            self.record.event(ErrorEvent(reason=f"reading server counters failed: {exc}"))
             return
-        self.record.write_json("server_counters.json", rows)
+        self.record.server_counters(rows)
 
     def _finish(self) -> Outcome:
         from chaos_suite.report import render_run
 
         self._release_reserve()
         ended = self._guarded("recording the end of the run", lambda: self.record.event(
-            "run_ended", status=self.status, exit_code=self.exit_code, reason=self.reason) or True)
+            RunEnded(status=self.status, exit_code=self.exit_code, reason=self.reason)) or True)
         self._guarded("closing the run record", self.record.close)
         if not ended:
             return Outcome(self.exit_code or 4, self.run_dir, self.status)

@@ -10,37 +10,16 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from chaos_suite import durable
+from chaos_suite.record.models import PRE_V1, ClearedMark, LedgerEntry
 
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    id: str
-    t: float
-    run_id: str
-    scenario: str | None
-    fault: str
-    target: str  # a key that names the attacked target (admin URL, namespace, ...)
-    revert: dict[str, Any]  # {"kind": "python", "module", "func", "arguments"} or "ctk-activity"
-    detail: dict[str, Any]
-    dirs: tuple[str, ...] = ()  # every ledger folder holding this entry
-
-    def to_json(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["dirs"] = list(self.dirs)
-        return data
-
-    @staticmethod
-    def from_json(data: dict[str, Any]) -> LedgerEntry:
-        return LedgerEntry(id=str(data["id"]), t=float(data["t"]), run_id=str(data["run_id"]),
-                           scenario=data.get("scenario"), fault=str(data["fault"]),
-                           target=str(data.get("target", "")), revert=dict(data["revert"]),
-                           detail=dict(data.get("detail") or {}),
-                           dirs=tuple(str(d) for d in data.get("dirs") or ()))
+__all__ = ["LedgerEntry", "LedgerUnavailable", "check_writable", "clear", "mark_run_ledger",
+           "new_entry", "pending", "record"]
 
 
 def new_entry(*, run_id: str, scenario: str | None, fault: str, target: str,
@@ -82,8 +61,7 @@ def record(entry: LedgerEntry, dirs: list[Path]) -> None:
     """Write the entry to every ledger dir (run dir + state dir) before the fault goes in.
     All or nothing: when one write fails, the entries already written are removed again (the
     fault will not go in) and LedgerUnavailable names the folder."""
-    data = entry.to_json()
-    data["dirs"] = [str(d) for d in dirs]
+    data = entry.model_copy(update={"dirs": tuple(str(d) for d in dirs)}).model_dump(mode="json")
     written: list[Path] = []
     for folder in dirs:
         path = folder / f"{entry.id}.json"
@@ -106,8 +84,11 @@ def pending(folder: Path) -> list[LedgerEntry]:
         return out
     for path in sorted(folder.glob("*.json")):
         try:
-            out.append(LedgerEntry.from_json(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, KeyError):
+            # read leniently (fields this version does not know are dropped, as in a pre-v1
+            # record): an entry left unread would leave its fault unreverted
+            out.append(LedgerEntry.model_validate(json.loads(path.read_text(encoding="utf-8")),
+                                                  context=PRE_V1))
+        except (OSError, ValueError, PydanticValidationError):
             continue  # half-written entries cannot exist (atomic rename); skip foreign files
     return out
 
@@ -120,7 +101,7 @@ def clear(entry_id: str, dirs: list[Path], how: str) -> None:
             continue
         if (folder / ".run").exists():
             data = json.loads(path.read_text(encoding="utf-8"))
-            data["cleared"] = {"t": time.time(), "how": how}
+            data["cleared"] = ClearedMark(t=time.time(), how=how).model_dump(mode="json")
             durable.write_json(folder / "cleared" / f"{entry_id}.json", data)
         path.unlink(missing_ok=True)
         durable.fsync_dir(folder)

@@ -8,8 +8,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from chaos_suite.record.models import (
+    BudgetCapTrip,
+    BurnRateTrip,
+    InfrastructureTrip,
+    SLICounts,
+    Trip,
+    TripSample,
+)
 from chaos_suite.slo.budget import BudgetSpend, MultiWindowRule, budget_spend, pooled_burn_rate
 
 
@@ -62,7 +70,7 @@ def measure(store: Counts, slo: SLORef, rule: Rule, since_second: int, last: int
 
 
 def evaluate(store: Counts, slos: list[SLORef], rule: Rule, since_second: int
-             ) -> dict[str, Any] | None:
+             ) -> Trip | None:
     """The first SLO whose rule holds at the latest sample, with the evidence; else None."""
     last = store.last_second()
     if last is None:
@@ -73,32 +81,34 @@ def evaluate(store: Counts, slos: list[SLORef], rule: Rule, since_second: int
                 burn.long_window_s, burn.short_window_s, rule.burn_rate).fires(
                 burn.burn_rate_long, burn.burn_rate_short):
             (g_long, n_long), (g_short, n_short) = burn.long, burn.short
-            return _trip(store, slo, last, "burn-rate", {
-                "burn_rate_long": burn.burn_rate_long, "burn_rate_short": burn.burn_rate_short,
-                "threshold": rule.burn_rate, "long_window_s": burn.long_window_s,
-                "short_window_s": burn.short_window_s, "long": {"good": g_long, "total": n_long},
-                "short": {"good": g_short, "total": n_short}})
+            # the rule fires only on windows with data
+            assert burn.burn_rate_long is not None and burn.burn_rate_short is not None
+            return BurnRateTrip(
+                slo=slo.name, burn_rate_long=burn.burn_rate_long,
+                burn_rate_short=burn.burn_rate_short, threshold=rule.burn_rate,
+                long_window_s=burn.long_window_s, short_window_s=burn.short_window_s,
+                long=SLICounts(good=g_long, total=n_long),
+                short=SLICounts(good=g_short, total=n_short),
+                sample=_crossing(store, slo, last))
         # no data yet spends nothing, so it never trips the cap
         consumed = 0.0 if burn.spend is None else burn.spend.consumed
         if rule.max_budget_consumed is not None and consumed > rule.max_budget_consumed:
-            return _trip(store, slo, last, "budget-cap", {
-                "budget_consumed": consumed, "cap": rule.max_budget_consumed})
+            return BudgetCapTrip(slo=slo.name, budget_consumed=consumed,
+                                 cap=rule.max_budget_consumed, sample=_crossing(store, slo, last))
     return None
 
 
-def _trip(store: Counts, slo: SLORef, last: int, kind: str, figures: dict[str, Any]
-          ) -> dict[str, Any]:
+def _crossing(store: Counts, slo: SLORef, last: int) -> TripSample:
+    """The sample that crossed the rule, and when it reached the runner."""
     good, total = store.counts(slo.name, last, last + 1)
-    return {"slo": slo.name, "rule": kind, **figures,
-            "sample": {"t": last, "good": good, "total": total,
-                       "arrived": store.arrival(last)}}
+    return TripSample(t=last, good=good, total=total, arrived=store.arrival(last))
 
 
 class Safeguard:
-    """Evaluates every `interval_s` on a daemon thread; calls `on_trip(detail)` at most once."""
+    """Evaluates every `interval_s` on a daemon thread; calls `on_trip(trip)` at most once."""
 
     def __init__(self, store: Counts, slos: list[SLORef], rule: Rule, since_second: int,
-                 on_trip: Callable[[dict[str, Any]], None], interval_s: float = 1.0,
+                 on_trip: Callable[[Trip], None], interval_s: float = 1.0,
                  health: Callable[[], str | None] | None = None) -> None:
         self._args = (store, slos, rule, since_second)
         self._health = health
@@ -107,7 +117,7 @@ class Safeguard:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chaos-suite-safeguard",
                                         daemon=True)
-        self.tripped: dict[str, Any] | None = None
+        self.tripped: Trip | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -120,11 +130,10 @@ class Safeguard:
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
             problem = self._health() if self._health is not None else None
-            detail: dict[str, Any] | None = (
-                {"rule": "infrastructure", "slo": None, "problem": problem}
-                if problem else evaluate(*self._args))
-            if detail is not None:
-                detail["tripped_at"] = time.time()
-                self.tripped = detail
-                self._on_trip(detail)
+            trip: Trip | None = (InfrastructureTrip(problem=problem) if problem
+                                 else evaluate(*self._args))
+            if trip is not None:
+                trip = trip.model_copy(update={"tripped_at": time.time()})
+                self.tripped = trip
+                self._on_trip(trip)
                 return
