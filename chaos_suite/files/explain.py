@@ -109,7 +109,8 @@ def _window_text(item: dict[str, Any]) -> str:
         return (f"the calendar {name if count == 1 else f'{count} {name}'} {span} "
                 f"{window['time_zone']} ({length})")
     if unit in ("M", "Q", "Y"):
-        return f"a rolling {window['duration']} (the {count} {name} up to now: {length})"
+        last = name if count == 1 else f"{count} {name}"
+        return f"a rolling {window['duration']} (the {last} up to now: {length})"
     return length
 
 

@@ -145,10 +145,11 @@ def read_slo_files(files: Sequence[SLOFile], *, now: datetime,
 
 def describe(slo_file: SLOFile, specs: list[SLOSpec]) -> str:
     """validate's summary of an SLO file: its SLOs, their formats and what else it holds."""
-    names = ", ".join(spec.name for spec in specs) or "no SLO"
-    formats = sorted({spec.origin for spec in specs})
     others = Counter(str(doc.get("kind")) for doc in slo_file.docs
                      if isinstance(doc, dict) and doc.get("kind") in openslo.OBJECT_KINDS)
-    extra = [f"{count} {kind}" for kind, count in sorted(others.items())]
-    detail = "; ".join(part for part in (", ".join(formats), ", ".join(extra)) if part)
-    return f"{names} ({detail})" if detail else names
+    extra = ", ".join(f"{count} {kind}" for kind, count in sorted(others.items()))
+    if not specs:
+        return f"no SLO, only {extra}" if extra else "no SLO"
+    names = ", ".join(spec.name for spec in specs)
+    formats = ", ".join(sorted({spec.origin for spec in specs}))
+    return f"{names} ({formats}; {extra})" if extra else f"{names} ({formats})"
