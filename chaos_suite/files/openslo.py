@@ -285,7 +285,8 @@ def _refuse_composite(doc: dict[str, Any], file: str, prefix: str) -> None:
         return
     if "composite" in spec:
         raise ValidationError(file, at(prefix, "spec.composite"), _COMPOSITE)
-    for i, objective in enumerate(spec.get("objectives") or []):
+    objectives = spec.get("objectives")
+    for i, objective in enumerate(objectives if isinstance(objectives, list) else []):
         if isinstance(objective, dict):
             for key in ("indicator", "indicatorRef", "compositeWeight"):
                 if key in objective:
