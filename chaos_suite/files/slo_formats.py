@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from chaos_suite.errors import ValidationError
 from chaos_suite.files import openslo, pyrra, sloth
 from chaos_suite.files.intake import Intake, OpenSLOObject, at
-from chaos_suite.files.slo_file import SLOSpec, read_own_format
+from chaos_suite.files.slo_file import LoadSource, SLOSpec, read_own_format
 
 OWN = "chaos-suite"
 OPENSLO = "openslo"
@@ -139,6 +139,9 @@ def read_slo_files(files: Sequence[SLOFile], *, now: datetime,
                 raise ValidationError(slo_file.file, at(spec.document, "") or "slos",
                                       f"duplicate SLO name(s): {spec.name}{also}")
             first_file[spec.name] = slo_file.file
+            if spec.name in count_from_load and not isinstance(spec.source, LoadSource):
+                # the plan's word goes, whatever the file's source: counted client-side
+                spec = replace(spec, source=LoadSource(), slo=replace(spec.slo, source="load"))
             specs.append(spec)
     return specs
 

@@ -246,6 +246,13 @@ def test_a_plan_may_count_it_from_the_load(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_count_from_load_applies_to_measurable_slos_too(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, slos=str(OPENSLO / "slo.json"), expect="payments-availability",
+                 count_from_load=["payments-availability"])
+    [spec] = resolve_plan(plan).slos
+    assert isinstance(spec.source, LoadSource) and spec.slo.source == "load"
+
+
 def test_count_from_load_must_name_a_known_slo(tmp_path: Path) -> None:
     plan = _plan(tmp_path, slos=str(OPENSLO / "slo.json"), expect="payments-availability",
                  count_from_load=["payments-availabilty"])
