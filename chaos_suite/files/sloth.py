@@ -69,7 +69,7 @@ class Alerting(StrictModel):
 class SlothSLO(StrictModel):
     name: str = Field(min_length=1)
     description: str | None = None
-    objective: float | str
+    objective: int | float | str
     labels: dict[str, str] | None = None
     sli: SLI
     alerting: Alerting = Alerting()

@@ -92,7 +92,8 @@ def alert_windows(source: AlertSource, window_s: float,
     if not disabled:
         return windows
     kept = tuple(row for row in windows.rows if row.severity not in disabled)
-    note = f"{', '.join(sorted(disabled))} alerts disabled in the file"
+    note = (f"{', '.join(sorted(disabled))} alerts disabled in the file" if kept or not windows.rows
+            else "no burn-rate alerts: the file turns them off")
     return AlertWindows(source, kept, f"{windows.note}; {note}" if windows.note else note)
 
 

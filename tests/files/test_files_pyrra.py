@@ -4,6 +4,7 @@ windows Pyrra itself generates, set beside Sloth's (they differ)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from support.slo_files import DATA, DAY, cli, read
@@ -103,3 +104,20 @@ def test_explain_text_shows_pyrras_for_column() -> None:
     text = cli("slo", "explain", str(PYRRA / "ratio.yaml")).stdout
     assert "burn-rate alerts Pyrra generates (its windows for this period, with `for`):" in text
     assert "    critical  1h       5m       2m              14  2.083%" in text
+
+
+def test_kubernetes_list_and_alerts_turned_off(tmp_path: Path) -> None:
+    # `kubectl get slo -o yaml` writes a List; Pyrra writes no burn-rate alerts when told not to
+    path = tmp_path / "export.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: pyrra.dev/v1alpha1\n    kind: ServiceLevelObjective\n"
+        "    metadata: {name: quiet, namespace: shop, uid: 0f1e, resourceVersion: '12'}\n"
+        "    spec:\n      target: '99'\n      window: 1w\n"
+        "      indicator: {bool_gauge: {metric: up}}\n      alerting: {burnrates: false}\n",
+        encoding="utf-8")
+    spec = read(path)["quiet"]
+    assert spec.slo.window_seconds == 7 * DAY
+    [item] = json.loads(cli("slo", "explain", str(path), "--format", "json").stdout)
+    assert item["alerts"] == []
+    assert item["alerts_note"] == "no burn-rate alerts: the file turns them off"
