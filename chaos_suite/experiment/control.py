@@ -7,7 +7,6 @@ rollback activities: a sticky abort must not block the rollbacks (docs/architect
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,7 +24,7 @@ from chaos_suite.record import (
 MODULE = "chaos_suite.experiment.control"
 
 
-def control_block(events_file: Path, abort_file: Path, scenario: str, *, run_id: str = "",
+def control_block(events_file: Path, scenario: str, *, run_id: str = "",
                   ledger_dirs: list[Path] | None = None, target_key: str = "") -> dict[str, Any]:
     return {
         "name": "chaos-suite",
@@ -34,7 +33,6 @@ def control_block(events_file: Path, abort_file: Path, scenario: str, *, run_id:
             "module": MODULE,
             "arguments": {
                 "events_file": str(events_file),
-                "abort_file": str(abort_file),
                 "scenario": scenario,
                 "run_id": run_id,
                 "ledger_dirs": [str(p) for p in ledger_dirs or []],
@@ -91,21 +89,27 @@ def run_extension(run_id: str) -> dict[str, Any]:
     return {"name": EXTENSION, "run_id": run_id, "refused": []}
 
 
+def extension_of(experiment: dict[str, Any] | None) -> dict[str, Any] | None:
+    """chaos_suite's extension of a prepared experiment (or of a journal's experiment)."""
+    for ext in (experiment or {}).get("extensions") or []:
+        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
+            return ext
+    return None
+
+
 def refusals(journal: dict[str, Any]) -> list[str]:
     """The reasons the control refused a step in this journal's run (empty: none)."""
-    for ext in (journal.get("experiment") or {}).get("extensions") or []:
-        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
-            return [str(r) for r in ext.get("refused") or []]
-    return []
+    ext = extension_of(journal.get("experiment"))
+    return [str(r) for r in (ext or {}).get("refused") or []]
 
 
 def _refuse(experiment: dict[str, Any] | None, reason: str) -> NoReturn:
     """Stop the run before the step: fail closed. The reason goes where the runner reads it."""
     from chaoslib.exceptions import InterruptExecution
 
-    for ext in (experiment or {}).get("extensions") or []:
-        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
-            ext.setdefault("refused", []).append(reason)
+    ext = extension_of(experiment)
+    if ext is not None:
+        ext.setdefault("refused", []).append(reason)
     raise InterruptExecution(f"chaos-suite: {reason}")
 
 
@@ -215,15 +219,21 @@ def _is_rollback(context: dict[str, Any], experiment: dict[str, Any] | None) -> 
     return any(context is r for r in (experiment or {}).get("rollbacks", []))
 
 
-def _check_abort(abort_file: str) -> None:
-    if os.path.exists(abort_file):
+def request_abort(extension: dict[str, Any], reason: str) -> None:
+    """Called by the runner (safeguard thread, signal handler): no further method step may
+    start. The runner also interrupts the running one (chaoslib.exit.exit_gracefully)."""
+    extension["abort"] = reason
+
+
+def _check_abort(experiment: dict[str, Any] | None) -> None:
+    reason = (extension_of(experiment) or {}).get("abort")
+    if reason:
         from chaoslib.exceptions import InterruptExecution
 
-        reason = Path(abort_file).read_text(encoding="utf-8").strip() or "abort requested"
         raise InterruptExecution(f"chaos-suite abort: {reason}")
 
 
-def before_experiment_control(context: dict[str, Any], events_file: str, abort_file: str,
+def before_experiment_control(context: dict[str, Any], events_file: str,
                               scenario: str, **_: Any) -> None:
     """chaoslib turns SIGTERM into an InterruptExecution that a running python action swallows,
     and the run then ends 'completed' (docs/architecture.md §7.1). Make SIGTERM behave like SIGINT (whatever
@@ -235,13 +245,13 @@ def before_experiment_control(context: dict[str, Any], events_file: str, abort_f
         signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
 
 
-def before_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
+def before_activity_control(context: dict[str, Any], events_file: str,
                             scenario: str, experiment: dict[str, Any] | None = None,
                             configuration: dict[str, Any] | None = None,
                             secrets: dict[str, Any] | None = None, **_: Any) -> None:
     rollback = _is_rollback(context, experiment)
     if not rollback:
-        _check_abort(abort_file)
+        _check_abort(experiment)
         try:
             _ledger_before(context, {**_, "scenario": scenario, "experiment": experiment},
                            configuration, secrets)
@@ -253,7 +263,7 @@ def before_activity_control(context: dict[str, Any], events_file: str, abort_fil
         activity_type=_text(context.get("type")), rollback=rollback), experiment)
 
 
-def after_activity_control(context: dict[str, Any], events_file: str, abort_file: str,
+def after_activity_control(context: dict[str, Any], events_file: str,
                            scenario: str, state: Any = None,
                            experiment: dict[str, Any] | None = None, **_: Any) -> None:
     status = state.get("status") if isinstance(state, dict) else None
@@ -265,10 +275,10 @@ def after_activity_control(context: dict[str, Any], events_file: str, abort_file
         status=_text(status)), experiment)
 
 
-def before_method_control(context: dict[str, Any], events_file: str, abort_file: str,
+def before_method_control(context: dict[str, Any], events_file: str,
                           scenario: str, experiment: dict[str, Any] | None = None,
                           **_: Any) -> None:
-    _check_abort(abort_file)
+    _check_abort(experiment)
     try:
         _ledger_rollbacks(experiment, {**_, "scenario": scenario})
     except Exception as exc:  # noqa: BLE001 - rollbacks not on record: run no method step
@@ -277,16 +287,16 @@ def before_method_control(context: dict[str, Any], events_file: str, abort_file:
     _append(events_file, MethodStarted(scenario=scenario))
 
 
-def after_method_control(context: dict[str, Any], events_file: str, abort_file: str,
+def after_method_control(context: dict[str, Any], events_file: str,
                          scenario: str, **_: Any) -> None:
     _append(events_file, MethodEnded(scenario=scenario))
 
 
-def before_rollback_control(context: dict[str, Any], events_file: str, abort_file: str,
+def before_rollback_control(context: dict[str, Any], events_file: str,
                             scenario: str, **_: Any) -> None:
     _append(events_file, RollbacksStarted(scenario=scenario))
 
 
-def after_rollback_control(context: dict[str, Any], events_file: str, abort_file: str,
+def after_rollback_control(context: dict[str, Any], events_file: str,
                            scenario: str, **_: Any) -> None:
     _append(events_file, RollbacksEnded(scenario=scenario))

@@ -33,7 +33,7 @@ class ScenarioResult:
 
 
 def prepare_experiment(experiment: dict[str, Any], *, slos: list[SLOSpec], samples_file: Path,
-                       events_file: Path, abort_file: Path, scenario: str,
+                       events_file: Path, scenario: str,
                        admin_url: str | None, hypothesis_window_s: float = 5.0,
                        hypothesis_max_burn_rate: float = 1.0, run_id: str = "",
                        ledger_dirs: list[Path] | None = None,
@@ -54,7 +54,7 @@ def prepare_experiment(experiment: dict[str, Any], *, slos: list[SLOSpec], sampl
     exp["configuration"] = config
     exp["extensions"] = [*exp.get("extensions", []), run_extension(run_id)]
     exp["controls"] = [*exp.get("controls", []), control_block(
-        events_file, abort_file, scenario, run_id=run_id, ledger_dirs=ledger_dirs,
+        events_file, scenario, run_id=run_id, ledger_dirs=ledger_dirs,
         target_key=target_key)]
     return exp
 

@@ -20,6 +20,7 @@ from chaos_suite.slo import budget_spend, pooled_burn_rate
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
 
+    from chaos_suite.report import RunAnalysis
     from chaos_suite.safety.gates import Step
 
 # a line part: text printed as it is, or (text printed as it is, a rich style of ours)
@@ -86,22 +87,15 @@ class Console:
     def error(self, text: str) -> None:
         self._emit(self._err, (f"chaos-suite: {text}", "red"))
 
-    def footer(self, run_dir: Path, written: dict[str, Path], code: int) -> None:
-        import json
-
-        path = written.get("json")
-        if path is not None:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            for scenario in data.get("scenarios", []):
-                for row in scenario.get("slos", []):
-                    obs = row.get("observed", {})
-                    exp = row.get("expected", {})
-                    consumed = obs.get("budget_consumed_attributed")
-                    limit = exp.get("max_budget_consumed")
-                    self._say(f"  {scenario['name']:<24} {row['slo']:<14} "
-                              f"burned {_pct(consumed)} of budget (expected ≤ {_pct(limit)}) → ",
-                              (str(row.get("verdict")), "bold"))
-        self._say(f"exit code {code}")
+    def footer(self, analysis: RunAnalysis, written: dict[str, Path]) -> None:
+        """The verdicts and the exit code as the analysis decided them (not re-read from disk)."""
+        for scenario in analysis.scenarios:
+            for row in scenario.slos:
+                self._say(f"  {scenario.name:<24} {row.slo.name:<14} "
+                          f"burned {_pct(row.budget_consumed_attributed)} of budget "
+                          f"(expected ≤ {_pct(row.expected.max_budget_consumed)}) → ",
+                          (row.verdict.value, "bold"))
+        self._say(f"exit code {analysis.exit_code}")
         for kind, file in written.items():
             if kind != "md":
                 self._say(f"  {kind:<5} {file}")

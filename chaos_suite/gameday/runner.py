@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from chaos_suite.errors import (
     AbortedError,
@@ -21,11 +21,13 @@ from chaos_suite.errors import (
     InfrastructureError,
     PreflightError,
 )
-from chaos_suite.files.loader import ResolvedPlan
+from chaos_suite.files.loader import ResolvedPlan, ResolvedScenario
+from chaos_suite.files.slo_file import SLOSpec
 from chaos_suite.gameday.console import Console
 from chaos_suite.gameday.resolve import estimate_duration_s, load_config_for, plan_record
 from chaos_suite.gameday.samples import SampleStore
 from chaos_suite.gameday.targets import RunTarget
+from chaos_suite.gameday.watch import RunWatch, SampleSource
 from chaos_suite.record import (
     AbortEvent,
     BurnRateTrip,
@@ -49,6 +51,15 @@ from chaos_suite.record import (
     Trip,
     run_id_for,
 )
+from chaos_suite.record.models import SourceName
+
+if TYPE_CHECKING:
+    from chaos_suite.files.plan import Scenario as ScenarioSpec
+    from chaos_suite.load.runner import LoadProcess
+    from chaos_suite.safety.lease import TargetLease
+    from chaos_suite.safety.safeguard import Safeguard
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,13 +69,6 @@ class Outcome:
     status: str
 
 
-# consecutive failed health checks of a local target's admin API before the run stops (exit 4)
-ADMIN_FAILURES_BEFORE_ERROR = 3
-# Locust emits one sample a second, empty seconds included: a longer silence is a stall. A
-# short one is recorded (its seconds have no data and the report says so); a long one ends the
-# run with rollbacks, since the fault would go on unmeasured.
-LOAD_GAP_S = 2.5
-LOAD_STALL_ABORT_S = 8.0
 # kept free in the run directory and released when the run ends, so that a full disk still
 # leaves room for the record of why the run ended
 RESERVE_BYTES = 256 * 1024
@@ -117,7 +121,7 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
             held.release()
 
 
-def _take_lease(key: str, run_id: str, run_dir: Path) -> Any:
+def _take_lease(key: str, run_id: str, run_dir: Path) -> TargetLease:
     from chaos_suite.safety import lease
 
     try:
@@ -153,36 +157,40 @@ def _recover_target(resolved: ResolvedPlan, key: str, out: Console) -> None:
 
 
 class _Run:
+    """One real run. Reading order: execute() → phases → _scenario() → _teardown() → _finish().
+
+    Seams: the load (a Locust process), the sample sources beside it (Prometheus, http), the
+    target (with its control plane), the safeguard and the watch (docs/architecture.md §6). An
+    abort, from the safeguard or a signal, is one call: `_abort(reason)`."""
+
     def __init__(self, resolved: ResolvedPlan, run_dir: Path, run_id: str, out: Console) -> None:
+        from chaos_suite.safety.ledger import mark_run_ledger
+        from chaos_suite.safety.redact import redactor_for
+        from chaos_suite.safety.runs import RunRegistration
+        from chaos_suite.safety.state import ledger_dir
+
         self.resolved = resolved
         self.plan = resolved.plan
         self.run_dir = run_dir
         self.run_id = run_id
         self.out = out
-        from chaos_suite.safety.redact import redactor_for
-
         self.store = SampleStore()
         self.redact = redactor_for(s.experiment for s in resolved.scenarios)
         self.record = RunRecordWriter(run_dir, redact=self.redact)
-        self.abort_file = run_dir / "abort.request"
-        from chaos_suite.safety.ledger import mark_run_ledger
-        from chaos_suite.safety.runs import RunRegistration
-        from chaos_suite.safety.state import ledger_dir
-
         self.ledger_dirs = [run_dir / "ledger", ledger_dir()]
         mark_run_ledger(self.ledger_dirs[0])
         self.registration = RunRegistration(run_id, run_dir)
         self.reserve = run_dir / ".reserve"
         self.reserve.write_bytes(b"\0" * RESERVE_BYTES)
-        self.last_load_sample: float | None = None  # monotonic arrival of the last load sample
-        self.fault_generation: int | None = None  # the target's fault generation last seen
-        self.target_key = ""
-        self.load: Any = None
-        self.prom: Any = None
+        self.watch = RunWatch(run_id, self._interference)
         self.target: RunTarget | None = None
-        self.admin_failures = 0
+        self.load: LoadProcess | None = None
+        self.sources: list[tuple[SourceName, SampleSource]] = []
+        self.extension: dict[str, object] | None = None  # the running scenario's (control)
+        self.baseline: tuple[int, int] | None = None  # seconds [first, end) of the baseline
         self.infra_error: str | None = None
         self.abort_reason: str | None = None
+        self.abort_recorded = False
         self.status = "completed"
         self.exit_code = 0
         self.reason: str | None = None
@@ -194,13 +202,11 @@ class _Run:
         self.record.event(RunStarted(run_id=self.run_id, gameday=self.plan.name,
                                      environment=self.resolved.environment.name))
         self.out.headline(self.resolved, self.run_dir)
-        target: RunTarget | None = None
-        load = None
         try:
             with self._operator_signals():
                 target = self.target = self._start_target()
-                load = self.load = self._start_load(target.url)
-                self._start_prometheus()
+                self._start_sources(target)
+                self.load = self._start_load(target.url)
                 self._wait_for_traffic()
                 self._baseline()
                 for index, scenario in enumerate(self.resolved.scenarios):
@@ -209,11 +215,7 @@ class _Run:
             self._mark("aborted", 3, "operator")
         except AbortedError as exc:
             self._mark("aborted", 3, str(exc))
-        except PreflightError as exc:
-            self._mark("failed", 2, str(exc))
-        except InfrastructureError as exc:
-            self._mark("failed", 4, str(exc))
-        except ChaosSuiteError as exc:
+        except ChaosSuiteError as exc:  # preflight 2, infrastructure 4, ...
             self._mark("failed", exc.exit_code, str(exc))
         except OSError as exc:  # a full disk, a folder gone read-only: the record cannot grow
             self._mark("failed", 4, f"cannot write {exc.filename or 'the run record'}: "
@@ -228,13 +230,15 @@ class _Run:
                                     f"(traceback in {self.run_dir / 'error.log'})")
         finally:
             with self._ignore_signals():
-                self._teardown(target, load)
+                self._teardown()
         return self._finish()
 
     def _mark(self, status: str, code: int, reason: str) -> None:
         self.status, self.exit_code, self.reason = status, code, reason
         self.out.error(reason)
         self._release_reserve()
+        if status == "aborted" and self.abort_recorded:
+            return  # the safeguard recorded its abort with the trip that caused it
         self._guarded("recording the end", lambda: self.record.event(
             AbortEvent(reason=reason) if status == "aborted" else ErrorEvent(reason=reason)))
 
@@ -242,59 +246,72 @@ class _Run:
         with contextlib.suppress(OSError):
             self.reserve.unlink()
 
-    # ------------------------------------------------------------ phases
+    # ------------------------------------------------------------ start-up
 
     def _start_target(self) -> RunTarget:
         from chaos_suite.gameday.targets import start_for_run
 
         target = start_for_run(self.resolved, self.run_id)
-        self.target_key = target.key
         if target.managed_dir is not None:
             self.registration.update(managed_target_dir=str(target.managed_dir))
         if target.client is not None:
-            self.fault_generation = _fault_state(target.client.status())[0]
+            self.watch.watch_target(target.client, target.admin_url)
         self.record.event(TargetReady(url=target.url, admin_url=target.admin_url,
                                       pids=tuple(target.pids) if target.pids is not None else None))
         self.out.step(f"target ready at {target.url}")
         return target
 
-    def _start_load(self, url: str) -> Any:
+    def _start_sources(self, target: RunTarget) -> None:
+        """The SLI sources beside the load: Prometheus (server-side) and the http prober."""
+        from chaos_suite.gameday.prom_sampler import PrometheusSampler, prometheus_slos
+        from chaos_suite.sources.http import HttpProber, check_reachable, http_slos
+
+        slos = self.resolved.used_slos
+        config = self.resolved.environment.sources.prometheus
+        if prometheus_slos(slos) and config is not None:
+            prom = PrometheusSampler(prometheus_slos(slos), config, self._on_source_sample)
+            self._add_source("prometheus", prom, SourceStarted(
+                source="prometheus", url=config.url,
+                slos=tuple(s.name for s in prometheus_slos(slos))))
+        if http_slos(slos):
+            check_reachable(slos, target.url)  # a PreflightError: nothing injected yet
+            prober = HttpProber(slos, self._on_source_sample, base_url=target.url)
+            self._add_source("http", prober, SourceStarted(
+                source="http", slos=tuple(prober.urls), urls=prober.urls))
+
+    def _add_source(self, name: SourceName, source: SampleSource, started: SourceStarted
+                    ) -> None:
+        source.start()
+        self.sources.append((name, source))
+        self.watch.sources.append(source)
+        self.record.event(started)
+
+    def _start_load(self, url: str) -> LoadProcess:
         from chaos_suite.load.runner import LoadProcess
 
         config = load_config_for(self.resolved, url, self.run_dir)
-        load = LoadProcess(config, self._on_sample, log_path=self.run_dir / "locust.log",
+        load = LoadProcess(config, self._on_load_sample, log_path=self.run_dir / "locust.log",
                            redact=self.redact.text)
         load.start()
+        self.watch.load = load
         self.registration.update(locust_pgid=load.pid)
         self.record.event(LoadStarted(pid=load.pid, locustfile=str(self.resolved.locustfile)))
         self.out.step(f"load started (locust pid {load.pid})")
         return load
 
-    def _on_sample(self, sample: dict[str, Any]) -> None:
-        """A load sample (reader thread): also watched for gaps, which mean a stalled Locust."""
-        now = time.monotonic()
-        last, self.last_load_sample = self.last_load_sample, now
-        if last is not None and now - last > LOAD_GAP_S:
-            self.record.event(LoadStalled(seconds=round(now - last, 3)))
-        self._on_source_sample(sample)
+    def _on_load_sample(self, raw: Mapping[str, object]) -> None:
+        """Reader thread of the load process: a sample, also watched for gaps (a stall)."""
+        silence = self.watch.load_sample()
+        if silence is not None:
+            self.record.event(LoadStalled(seconds=round(silence, 3)))
+        self._on_source_sample(raw)
 
-    def _on_source_sample(self, sample: dict[str, Any]) -> None:
-        if "t" not in sample or "slis" not in sample:
+    def _on_source_sample(self, raw: Mapping[str, object]) -> None:
+        if "t" not in raw or "slis" not in raw:
             return
+        sample = Sample.model_validate(raw)
         self.store.add(sample)
-        self.record.sample(Sample.model_validate(sample))
-
-    def _start_prometheus(self) -> None:
-        from chaos_suite.gameday.prom_sampler import PrometheusSampler, prometheus_slos
-
-        specs = prometheus_slos(self.resolved.used_slos)
-        config = self.resolved.environment.sources.prometheus
-        if not specs or config is None:
-            return
-        self.prom = PrometheusSampler(specs, config, self._on_source_sample)
-        self.prom.start()
-        self.record.event(SourceStarted(source="prometheus", url=config.url,
-                                        slos=tuple(s.name for s in specs)))
+        self.record.sample(sample)
 
     def _wait_for_traffic(self, timeout_s: float = 20.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -307,7 +324,9 @@ class _Run:
         raise PreflightError("no traffic measured within "
                              f"{timeout_s:.0f} s of starting load: is the target reachable?")
 
-    def _sleep_phase(self, seconds: float, label: str) -> None:
+    # ------------------------------------------------------------ phases
+
+    def _sleep_phase(self, seconds: float, label: str, since: int | None = None) -> None:
         end = time.monotonic() + seconds
         next_status = time.monotonic() + 5
         next_health = time.monotonic()
@@ -315,32 +334,37 @@ class _Run:
             time.sleep(min(0.2, end - now))
             if time.monotonic() >= next_health:  # at the safeguard's pace, not every tick:
                 next_health += self.plan.safeguard_interval  # it asks the admin API
-                problem = self._health()
+                problem = self.watch.problem()
                 if problem:
                     raise InfrastructureError(problem)
             if time.monotonic() >= next_status:
-                self.out.live(label, self.store, self.resolved.used_slos)
+                self.out.live(label, self.store, self.resolved.used_slos, since=since,
+                              baseline=self.baseline)
                 next_status += 5
 
     def _baseline(self) -> None:
         self.record.event(PhaseStarted(phase="baseline"))
         self.out.phase("baseline", f"{self.plan.baseline:.0f} s")
-        self._sleep_phase(self.plan.baseline, "baseline")
+        first = int(time.time())
+        self._sleep_phase(self.plan.baseline, "baseline", since=first)
+        self.baseline = (first, int(time.time()))
         self.record.event(PhaseEnded(phase="baseline"))
 
-    def _scenario(self, index: int, scenario: Any, target: RunTarget) -> None:
+    def _scenario(self, index: int, scenario: ResolvedScenario, target: RunTarget) -> None:
+        from chaos_suite.experiment.control import extension_of
         from chaos_suite.experiment.run import prepare_experiment, run_prepared
 
         spec = self.plan.scenarios[index]
         slos = [s for s in self.resolved.used_slos if s.name in spec.expect]
         experiment = prepare_experiment(
             scenario.experiment, slos=slos, samples_file=self.record.samples_path,
-            events_file=self.record.events_path, abort_file=self.abort_file,
-            scenario=scenario.name, admin_url=target.admin_url,
-            hypothesis_window_s=self.plan.hypothesis.window,
+            events_file=self.record.events_path, scenario=scenario.name,
+            admin_url=target.admin_url, hypothesis_window_s=self.plan.hypothesis.window,
             hypothesis_max_burn_rate=self.plan.hypothesis.max_burn_rate,
-            run_id=self.run_id, ledger_dirs=self.ledger_dirs, target_key=self.target_key,
+            run_id=self.run_id, ledger_dirs=self.ledger_dirs, target_key=target.key,
         )
+        self.extension = extension_of(experiment)
+        started = int(time.time())
         self.record.event(PhaseStarted(phase="scenario", scenario=scenario.name,
                                        experiment=str(scenario.experiment_path)))
         self.out.phase(f"scenario {index + 1}/{len(self.resolved.scenarios)}: {scenario.name}",
@@ -353,14 +377,14 @@ class _Run:
                                       log_file=self.run_dir / "chaostoolkit.log",
                                       redact=self.redact, run_id=self.run_id)
         finally:
-            if guard is not None:
-                guard.stop()
+            guard.stop()
+            self.extension = None
+        journal = f"journals/{index + 1:02d}-{scenario.name}.json"
         if result.refused:
-            journal = f"journals/{index + 1:02d}-{scenario.name}.json"
             self._guarded("writing the journal",
                           lambda: self.record.write_json(journal, result.journal))
             raise InfrastructureError(f"fail-closed: {result.refused[0]}")
-        self.record.write_json(f"journals/{index + 1:02d}-{scenario.name}.json", result.journal)
+        self.record.write_json(journal, result.journal)
         self.record.event(PhaseEnded(phase="scenario", scenario=scenario.name,
                                      status=result.status, deviated=result.deviated,
                                      steady_state_met_before=result.steady_state_met_before,
@@ -369,14 +393,14 @@ class _Run:
         if self.infra_error is not None:
             raise InfrastructureError(self.infra_error)
         if result.status == "aborted":
-            raise AbortedError(self._abort_reason() or "experiment interrupted")
+            raise AbortedError(self.abort_reason or "experiment interrupted")
         cooldown = spec.cooldown if spec.cooldown is not None else self.plan.cooldown
         self.record.event(PhaseStarted(phase="cooldown", scenario=scenario.name))
         self.out.phase("cool-down", f"{cooldown:.0f} s")
-        self._sleep_phase(cooldown, "cool-down")
+        self._sleep_phase(cooldown, "cool-down", since=started)
         self.record.event(PhaseEnded(phase="cooldown", scenario=scenario.name))
 
-    def _safeguard(self, spec: Any, slos: list[Any]) -> Any:
+    def _safeguard(self, spec: ScenarioSpec, slos: list[SLOSpec]) -> Safeguard:
         from chaos_suite.safety.safeguard import Rule, Safeguard, SLORef
 
         rule_model = spec.abort or self.plan.abort
@@ -390,77 +414,48 @@ class _Run:
         refs = [SLORef(s.name, s.slo.objective, s.slo.window_seconds) for s in slos]
         since = self.store.first_second() or int(time.time())
         guard = Safeguard(self.store, refs, rule, since, self._trip,
-                          interval_s=self.plan.safeguard_interval, health=self._health)
+                          interval_s=self.plan.safeguard_interval, health=self.watch.problem)
         guard.start()
         return guard
 
-    def _trip(self, trip: Trip) -> None:
-        """Safeguard thread: stop injecting now. The abort file makes the control refuse any
-        further method activity; SIGUSR1 makes chaoslib interrupt the running one at once and
-        play the rollbacks."""
-        import os
+    # ------------------------------------------------------------ aborts
 
+    def _trip(self, trip: Trip) -> None:
+        """Safeguard thread: record why, then abort."""
         if isinstance(trip, InfrastructureTrip):
             self.infra_error = trip.problem
-        reason = self._trip_reason(trip)
+        reason = _trip_reason(trip)
         if self.abort_reason is not None:
             return
-        self.abort_reason = reason
-        # the control reads the file; a disk that cannot take it must not stop the abort
-        with contextlib.suppress(OSError):
-            self.abort_file.write_text(reason, encoding="utf-8")
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # a full disk must not stop the abort
             self.record.event(AbortEvent(reason="safeguard" if self.infra_error is None else
                                          "infrastructure", detail=trip, message=reason))
+            self.abort_recorded = True
         self.out.error(reason)
-        os.kill(os.getpid(), signal.SIGUSR1)
+        self._abort(reason, interrupt=True)
 
-    def _health(self) -> str | None:
-        """Infrastructure problems (not faults): the load generator died, or the target's
-        control plane stopped answering for several checks in a row."""
-        if self.load is not None and not self.load.running:
-            return "the load process (Locust) died"
-        last = self.last_load_sample
-        if self.load is not None and last is not None and \
-                (silent := time.monotonic() - last) > LOAD_STALL_ABORT_S:
-            return (f"the load generator (Locust) sent no samples for {silent:.0f} s: stalled; "
-                    "the fault would go on unmeasured")
-        if self.prom is not None and self.prom.error is not None:
-            return str(self.prom.error)
-        target = self.target
-        if target is not None and target.client is not None:
-            client = target.client
-            try:
-                self._watch_fault(client.status())
-                self.admin_failures = 0
-            except Exception as exc:  # noqa: BLE001 - any failure counts as unreachable
-                self.admin_failures += 1
-                if self.admin_failures >= ADMIN_FAILURES_BEFORE_ERROR:
-                    return f"target admin API {target.admin_url} unreachable: {exc}"
-        return None
+    def _abort(self, reason: str, *, interrupt: bool) -> None:
+        """Stop injecting now: the control refuses every further method step, and (from the
+        safeguard thread) chaoslib interrupts the running one at once (SIGUSR1) and plays the
+        rollbacks. chaoslib offers no other way to cut a blocking step short."""
+        self.abort_reason = reason
+        extension = self.extension
+        if extension is not None:
+            from chaos_suite.experiment.control import request_abort
 
-    def _watch_fault(self, status: dict[str, Any]) -> None:
-        """Another actor changing the target's fault under the run (a second tool, a hand on
-        the admin API) makes every figure of the scenario doubtful: record it, say it."""
-        generation, changed_by = _fault_state(status)
-        if generation is None or generation == self.fault_generation:
-            return
-        self.fault_generation = generation
-        if changed_by != self.run_id:
-            who = f"run {changed_by}" if changed_by else "something outside this run"
-            self.record.event(FaultInterference(generation=generation, changed_by=changed_by))
-            self.out.error(f"the target's fault was changed by {who} (generation {generation}): "
-                           "this scenario's figures are inconclusive")
+            request_abort(extension, reason)
+        if interrupt:
+            from chaoslib.exit import exit_gracefully
 
-    @staticmethod
-    def _trip_reason(trip: Trip) -> str:
-        if isinstance(trip, BurnRateTrip):
-            return (f"safeguard: {trip.slo} {trip.rule} (burn rate {trip.burn_rate_long:.1f}/"
-                    f"{trip.burn_rate_short:.1f} > {trip.threshold:g})")
-        if isinstance(trip, InfrastructureTrip):
-            return f"infrastructure: {trip.problem}"
-        return (f"safeguard: {trip.slo} {trip.rule} (consumed {trip.budget_consumed * 100:.4g}% "
-                f"> cap {trip.cap * 100:.4g}%)")
+            exit_gracefully()
+
+    def _interference(self, generation: int, changed_by: str | None) -> None:
+        """Another actor changed the target's fault under the run (a second tool, a hand on
+        the admin API): every figure of the scenario is doubtful. Record it, say it."""
+        who = f"run {changed_by}" if changed_by else "something outside this run"
+        self.record.event(FaultInterference(generation=generation, changed_by=changed_by))
+        self.out.error(f"the target's fault was changed by {who} (generation {generation}): "
+                       "this scenario's figures are inconclusive")
 
     @contextmanager
     def _usr1_outside_chaoslib(self) -> Iterator[None]:
@@ -469,7 +464,7 @@ class _Run:
         def handler(signum: int, frame: FrameType | None) -> None:
             if self.infra_error is not None:
                 raise InfrastructureError(self.infra_error)
-            raise AbortedError(self._abort_reason() or "safeguard")
+            raise AbortedError(self.abort_reason or "safeguard")
 
         previous = signal.signal(signal.SIGUSR1, handler)
         try:
@@ -477,24 +472,43 @@ class _Run:
         finally:
             signal.signal(signal.SIGUSR1, previous)
 
-    def _abort_reason(self) -> str | None:
-        return self.abort_reason
+    @contextmanager
+    def _operator_signals(self) -> Iterator[None]:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if self.abort_reason is not None:
+                # already aborting: a second signal must not break the rollbacks under way
+                self.out.error("abort in progress: rollbacks run to the end")
+                return
+            # the KeyboardInterrupt itself interrupts chaoslib (it then plays the rollbacks)
+            self._abort("operator", interrupt=False)
+            raise OperatorAbort()
+
+        with _on_operator_signals(handler):
+            yield
+
+    @contextmanager
+    def _ignore_signals(self) -> Iterator[None]:
+        # a second Ctrl-C must not skip the teardown that reverts faults and stops processes
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.out.error("still cleaning up: rollbacks and process shutdown run to the end")
+
+        with _on_operator_signals(handler):
+            yield
 
     # ------------------------------------------------------------ teardown
 
-    def _teardown(self, target: RunTarget | None, load: Any) -> None:
+    def _teardown(self) -> None:
         """Every step runs even when an earlier one fails: what fails is recorded, and the
         ledger keeps any revert that could not be done for `chaos-suite recover`."""
+        target, load = self.target, self.load
         if target is not None and target.client is not None:
             self._guarded("clearing faults at teardown", target.client.clear_faults)
         if load is not None:
             summary = self._guarded("stopping the load", load.stop)
-            self.record.event(LoadStopped(summary=summary))
-        if self.prom is not None:
-            prom = self.prom
-            self._guarded("stopping the prometheus sampler",
-                          lambda: prom.stop(drain=self.status == "completed"))
-            self.record.event(SourceStopped(source="prometheus", error=prom.error))
+            self._guarded("recording the load's stop",
+                          lambda: self.record.event(LoadStopped(summary=summary)))
+        for name, source in self.sources:
+            self._stop_source(name, source)
         self._guarded("replaying pending reverts", self._replay_pending)
         if target is not None:
             self._guarded("saving server counters", lambda: self._save_server_counters(target))
@@ -503,6 +517,13 @@ class _Run:
             if target.managed_dir is not None:
                 self._guarded("clearing the managed target", lambda: self._managed_gone(target))
         self.registration.remove()
+
+    def _stop_source(self, name: SourceName, source: SampleSource) -> None:
+        # a drained stop waits for the last seconds; an abort does not wait for them
+        self._guarded(f"stopping the {name} source",
+                      lambda: source.stop(drain=self.status == "completed"))
+        self._guarded(f"recording the {name} source's stop", lambda: self.record.event(
+            SourceStopped(source=name, error=source.error)))
 
     def _managed_gone(self, target: RunTarget) -> None:
         """A managed target's faults end with its processes: entries a failed revert left (its
@@ -517,7 +538,7 @@ class _Run:
         if target.managed_dir is not None:
             shutil.rmtree(target.managed_dir, ignore_errors=True)
 
-    def _guarded(self, what: str, step: Callable[[], Any]) -> Any:
+    def _guarded(self, what: str, step: Callable[[], T]) -> T | None:
         try:
             return step()
         except Exception as exc:  # noqa: BLE001 - teardown must go on
@@ -546,7 +567,9 @@ class _Run:
         self.record.server_counters(rows)
 
     def _finish(self) -> Outcome:
-        from chaos_suite.report import render_run
+        """The outcome is decided once, by the analysis of the record (which also holds the
+        runner's own 2/3/4); the reports and the console show that one decision."""
+        from chaos_suite.report import report_run
 
         self._release_reserve()
         ended = self._guarded("recording the end of the run", lambda: self.record.event(
@@ -555,41 +578,12 @@ class _Run:
         if not ended:
             return Outcome(self.exit_code or 4, self.run_dir, self.status)
         try:
-            written = render_run(self.run_dir, ("json", "md", "junit", "html"))
+            rendered = report_run(self.run_dir, ("json", "md", "junit", "html"))
         except (ChaosSuiteError, OSError) as exc:
             self.out.error(f"report failed: {exc}")
             return Outcome(self.exit_code or 4, self.run_dir, self.status)
-        code = self.exit_code
-        if code == 0:
-            code = _report_exit_code(written)
-        self.out.footer(self.run_dir, written, code)
-        return Outcome(code, self.run_dir, self.status)
-
-    # ------------------------------------------------------------ signals
-
-    @contextmanager
-    def _operator_signals(self) -> Iterator[None]:
-        def handler(signum: int, frame: FrameType | None) -> None:
-            if self.abort_reason is not None:
-                # already aborting: a second signal must not break the rollbacks under way
-                self.out.error("abort in progress: rollbacks run to the end")
-                return
-            self.abort_reason = "operator"
-            with contextlib.suppress(OSError):
-                self.abort_file.write_text("operator", encoding="utf-8")
-            raise OperatorAbort()
-
-        with _on_operator_signals(handler):
-            yield
-
-    @contextmanager
-    def _ignore_signals(self) -> Iterator[None]:
-        # a second Ctrl-C must not skip the teardown that reverts faults and stops processes
-        def handler(signum: int, frame: FrameType | None) -> None:
-            self.out.error("still cleaning up: rollbacks and process shutdown run to the end")
-
-        with _on_operator_signals(handler):
-            yield
+        self.out.footer(rendered.analysis, rendered.written)
+        return Outcome(rendered.analysis.exit_code, self.run_dir, rendered.analysis.status)
 
 
 @contextmanager
@@ -602,19 +596,11 @@ def _on_operator_signals(handler: Callable[[int, FrameType | None], None]) -> It
             signal.signal(sig, previous)
 
 
-def _fault_state(status: dict[str, Any]) -> tuple[int | None, str | None]:
-    fault = status.get("fault") or {}
-    generation = fault.get("generation")
-    changed_by = fault.get("changed_by")
-    return (generation if isinstance(generation, int) else None,
-            changed_by if isinstance(changed_by, str) else None)
-
-
-def _report_exit_code(written: dict[str, Path]) -> int:
-    import json
-
-    path = written.get("json")
-    if path is None:
-        return 0
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return int(data.get("run", {}).get("exit_code", 0))
+def _trip_reason(trip: Trip) -> str:
+    if isinstance(trip, BurnRateTrip):
+        return (f"safeguard: {trip.slo} {trip.rule} (burn rate {trip.burn_rate_long:.1f}/"
+                f"{trip.burn_rate_short:.1f} > {trip.threshold:g})")
+    if isinstance(trip, InfrastructureTrip):
+        return f"infrastructure: {trip.problem}"
+    return (f"safeguard: {trip.slo} {trip.rule} (consumed {trip.budget_consumed * 100:.4g}% "
+            f"> cap {trip.cap * 100:.4g}%)")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+
+from chaos_suite.record import Sample
 
 
 class SampleStore:
@@ -14,9 +15,9 @@ class SampleStore:
         self._by_second: dict[int, dict[str, tuple[int, int]]] = {}
         self._arrived: dict[int, float] = {}
 
-    def add(self, sample: dict[str, Any]) -> None:
-        t = int(sample["t"])
-        slis = {name: (int(c["good"]), int(c["total"])) for name, c in sample["slis"].items()}
+    def add(self, sample: Sample) -> None:
+        t = sample.t
+        slis = {name: (c.good, c.total) for name, c in sample.slis.items()}
         with self._lock:
             self._arrived.setdefault(t, time.time())
             merged = self._by_second.setdefault(t, {})

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaos_suite.errors import PreflightError
 from chaos_suite.files.environment import HttpTarget, KubernetesTarget, LocalTarget
 from chaos_suite.files.loader import ResolvedPlan
+
+if TYPE_CHECKING:
+    from chaos_suite.targets.local.client import LocalTargetClient
 
 
 @dataclass
@@ -18,7 +21,7 @@ class RunTarget:
     url: str
     admin_url: str | None
     stop: Callable[[], None]
-    client: Any
+    client: LocalTargetClient | None  # the local target's admin API; None for other kinds
     key: str = ""  # names the target in the fault ledger
     managed_dir: Path | None = None
     pids: list[int] | None = None  # the target's own processes (local targets)

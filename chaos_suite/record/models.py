@@ -362,8 +362,9 @@ class LoadStarted(EventBase):
 class SourceStarted(EventBase):
     type: Literal["source_started"] = "source_started"
     source: SourceName
-    url: str
+    url: str | None = None  # Prometheus: its URL
     slos: tuple[str, ...] = ()
+    urls: dict[str, str] = Field(default_factory=dict)  # http: the URL each SLO probes
 
 
 class PhaseStarted(EventBase):

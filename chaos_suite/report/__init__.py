@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "FORMATS",
     "Counts",
     "RecordView",
+    "Rendered",
     "RunAnalysis",
     "SLOResult",
     "Sample",
@@ -39,6 +41,7 @@ __all__ = [
     "consumed_in_window",
     "load_run",
     "render_run",
+    "report_run",
     "window_counts",
 ]
 
@@ -93,8 +96,22 @@ def _server_side(record: RecordView, report: dict[str, Any]) -> list[dict[str, A
     return compare(report, [row.model_dump(mode="json") for row in rows])
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """The analysis a set of reports was rendered from (its verdicts and the run's exit code,
+    decided once) and where each report went."""
+
+    analysis: RunAnalysis
+    written: dict[str, Path]
+
+
 def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) -> dict[str, Path]:
-    """Analyse ``run_dir`` and write the requested reports into it; returns format -> path.
+    """Analyse ``run_dir`` and write the requested reports into it; returns format -> path."""
+    return report_run(run_dir, formats).written
+
+
+def report_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) -> Rendered:
+    """Analyse ``run_dir`` and write the requested reports into it.
 
     Raises InputError for an unknown format, an unusable run directory (see load_run) or a
     run directory the reports cannot be written into.
@@ -121,11 +138,12 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
             from chaos_suite.report.render_html import render_html
 
             text = render_html(analysis, record.samples)
+        elif name == "json":  # the dict built above, not a second rendering of the analysis
+            data = {**report, "server_side": server} if server else report
+            text = json.dumps(data, indent=2, allow_nan=False) + "\n"
         else:
             text = _renderer(name)(analysis)
-        if server and name == "json":
-            text = json.dumps({**report, "server_side": server}, indent=2, allow_nan=False) + "\n"
-        elif server and name == "md":
+        if server and name == "md":
             from chaos_suite.report.truth import markdown_section
 
             text = text.rstrip("\n") + "\n" + markdown_section(server)
@@ -134,4 +152,4 @@ def render_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
         except OSError as exc:
             raise InputError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
         written[name] = path
-    return written
+    return Rendered(analysis, written)

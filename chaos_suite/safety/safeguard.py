@@ -21,7 +21,7 @@ from chaos_suite.record.models import (
 from chaos_suite.slo.budget import BudgetSpend, MultiWindowRule, budget_spend, pooled_burn_rate
 
 
-class Counts(Protocol):
+class LiveCounts(Protocol):
     def last_second(self) -> int | None: ...
     def counts(self, name: str, first: int, end: int) -> tuple[int, int]: ...
     def trailing(self, name: str, seconds: int, last: int) -> tuple[int, int]: ...
@@ -57,7 +57,7 @@ class Burn:
     spend: BudgetSpend | None  # since `since_second`; None: no data yet
 
 
-def measure(store: Counts, slo: SLORef, rule: Rule, since_second: int, last: int) -> Burn:
+def measure(store: LiveCounts, slo: SLORef, rule: Rule, since_second: int, last: int) -> Burn:
     """Burn over the rule's windows ending at `last` and budget spent since `since_second`,
     by the same chaos_suite.slo functions as the console and the report (docs/architecture.md §2)."""
     long_n = max(1, round(rule.long_window_s))  # samples are whole seconds
@@ -69,7 +69,7 @@ def measure(store: Counts, slo: SLORef, rule: Rule, since_second: int, last: int
                 budget_spend(store.buckets(slo.name, since_second), slo.objective, slo.window_s))
 
 
-def evaluate(store: Counts, slos: list[SLORef], rule: Rule, since_second: int
+def evaluate(store: LiveCounts, slos: list[SLORef], rule: Rule, since_second: int
              ) -> Trip | None:
     """The first SLO whose rule holds at the latest sample, with the evidence; else None."""
     last = store.last_second()
@@ -98,7 +98,7 @@ def evaluate(store: Counts, slos: list[SLORef], rule: Rule, since_second: int
     return None
 
 
-def _crossing(store: Counts, slo: SLORef, last: int) -> TripSample:
+def _crossing(store: LiveCounts, slo: SLORef, last: int) -> TripSample:
     """The sample that crossed the rule, and when it reached the runner."""
     good, total = store.counts(slo.name, last, last + 1)
     return TripSample(t=last, good=good, total=total, arrived=store.arrival(last))
@@ -107,7 +107,7 @@ def _crossing(store: Counts, slo: SLORef, last: int) -> TripSample:
 class Safeguard:
     """Evaluates every `interval_s` on a daemon thread; calls `on_trip(trip)` at most once."""
 
-    def __init__(self, store: Counts, slos: list[SLORef], rule: Rule, since_second: int,
+    def __init__(self, store: LiveCounts, slos: list[SLORef], rule: Rule, since_second: int,
                  on_trip: Callable[[Trip], None], interval_s: float = 1.0,
                  health: Callable[[], str | None] | None = None) -> None:
         self._args = (store, slos, rule, since_second)

@@ -25,7 +25,7 @@ def call_before(activity: dict[str, Any], experiment: dict[str, Any], tmp_path: 
                 ledger_dirs: list[Path]) -> None:
     control.before_activity_control(
         activity, events_file=str(tmp_path / "events.jsonl"),
-        abort_file=str(tmp_path / "abort.request"), scenario="s", experiment=experiment,
+        scenario="s", experiment=experiment,
         configuration={}, secrets={}, run_id="run-1", target_key="local:x",
         ledger_dirs=[str(d) for d in ledger_dirs])
 
@@ -66,7 +66,7 @@ def test_rollbacks_not_on_record_stop_the_method(tmp_path: Path) -> None:
     with pytest.raises(InterruptExecution):
         control.before_method_control(
             experiment, events_file=str(tmp_path / "events.jsonl"),
-            abort_file=str(tmp_path / "abort.request"), scenario="s", experiment=experiment,
+            scenario="s", experiment=experiment,
             run_id="run-1", target_key="local:x", ledger_dirs=[str(blocked)])
     assert "method not run" in control.refusals({"experiment": experiment})[0]
 

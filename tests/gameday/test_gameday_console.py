@@ -4,7 +4,6 @@ errors holding rich markup (`[/]`, `[bold]`) literally, in a dry run and in a re
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -84,15 +83,16 @@ def test_every_console_line_prints_user_text_literally(capsys: pytest.CaptureFix
     from chaos_suite.gameday.console import Console
 
     text = "a [/] b [bold]c[/bold] d\\"
-    report = tmp_path / "report.json"
-    report.write_text(json.dumps({"scenarios": [{"name": text, "slos": [{
-        "slo": text, "verdict": text, "observed": {}, "expected": {}}]}]}), encoding="utf-8")
+    row = SimpleNamespace(slo=SimpleNamespace(name=text), verdict=SimpleNamespace(value=text),
+                          budget_consumed_attributed=None,
+                          expected=SimpleNamespace(max_budget_consumed=None))
+    analysis = SimpleNamespace(scenarios=[SimpleNamespace(name=text, slos=[row])], exit_code=0)
     console = Console()
     console.step(text)
     console.phase(text, text)
     console.scenario_result(text, SimpleNamespace(deviated=False, status=text))
     console.error(text)
-    console.footer(tmp_path / text, {"json": report, "md": tmp_path / text}, 0)
+    console.footer(analysis, {"md": tmp_path / text})  # type: ignore[arg-type]
     captured = capsys.readouterr()
     assert captured.out.count(text) == 9, captured.out
     assert captured.err.strip() == f"chaos-suite: {text}"

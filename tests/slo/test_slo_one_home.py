@@ -13,6 +13,7 @@ from support.synthetic import T0, standard_run
 from chaos_suite.files.slo_file import LoadSource, SLOSpec
 from chaos_suite.gameday.console import Console, live_burn
 from chaos_suite.gameday.samples import SampleStore
+from chaos_suite.record import Sample
 from chaos_suite.report import RecordView, analyze_run, load_run
 from chaos_suite.report.analysis import RunAnalysis
 from chaos_suite.report.render_json import report_dict
@@ -35,11 +36,12 @@ def gameday(run_dir: Path) -> tuple[RecordView, RunAnalysis]:
     return record, analyze_run(record)
 
 
-def store_line(record: RecordView, index: int) -> dict[str, object]:
+def store_line(record: RecordView, index: int) -> Sample:
     """A record sample as the load process streams it to the runner's SampleStore."""
     sample = record.samples[index]
-    return {"t": sample.t,
-            "slis": {name: {"good": c.good, "total": c.total} for name, c in sample.slis.items()}}
+    return Sample.model_validate(
+        {"t": sample.t,
+         "slis": {name: {"good": c.good, "total": c.total} for name, c in sample.slis.items()}})
 
 
 def test_safeguard_console_and_report_agree_on_burn_and_attribution(tmp_path: Path) -> None:

@@ -1,0 +1,112 @@
+"""What a run watches besides its SLOs (docs/architecture.md §6): that the infrastructure it
+measures with still works (the load generator alive and sending, the other sample sources, the
+target's control plane) and that nobody else changes the target's fault under it.
+
+A problem is a one-line string; the runner turns it into an abort with exit 4. Interference is
+reported through a callback and makes the scenario's figures inconclusive."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+# consecutive failed health checks of a local target's admin API before the run stops (exit 4)
+ADMIN_FAILURES_BEFORE_ERROR = 3
+# Locust emits one sample a second, empty seconds included: a longer silence is a stall. A
+# short one is recorded (its seconds have no data and the report says so); a long one ends the
+# run with rollbacks, since the fault would go on unmeasured.
+LOAD_GAP_S = 2.5
+LOAD_STALL_ABORT_S = 8.0
+
+
+class SampleSource(Protocol):
+    """A server-side or synthetic SLI source running beside the load (Prometheus, http)."""
+
+    error: str | None
+
+    def start(self) -> None: ...
+
+    def stop(self, drain: bool = True) -> None: ...
+
+
+class LoadHandle(Protocol):
+    @property
+    def running(self) -> bool: ...
+
+
+class TargetControl(Protocol):
+    """The part of a target's control plane the watch reads (the local target's admin API)."""
+
+    def status(self) -> dict[str, object]: ...
+
+
+def fault_state(status: Mapping[str, object]) -> tuple[int | None, str | None]:
+    """(fault generation, run id of its last change) from an admin status answer."""
+    fault = status.get("fault")
+    if not isinstance(fault, Mapping):
+        return None, None
+    generation, changed_by = fault.get("generation"), fault.get("changed_by")
+    return (generation if isinstance(generation, int) else None,
+            changed_by if isinstance(changed_by, str) else None)
+
+
+class RunWatch:
+    """Called from the safeguard thread during scenarios and from the main thread between
+    them, never from both at once: no lock needed for its counters."""
+
+    def __init__(self, run_id: str,
+                 on_interference: Callable[[int, str | None], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.run_id = run_id
+        self.on_interference = on_interference
+        self.clock = clock
+        self.load: LoadHandle | None = None
+        self.sources: list[SampleSource] = []
+        self.control: TargetControl | None = None
+        self.control_url: str | None = None
+        self.fault_generation: int | None = None
+        self.last_load_sample: float | None = None
+        self.admin_failures = 0
+
+    def watch_target(self, control: TargetControl, url: str | None) -> None:
+        self.control, self.control_url = control, url
+        self.fault_generation = fault_state(control.status())[0]
+
+    def load_sample(self) -> float | None:
+        """A load sample arrived: the silence before it, when long enough to be a stall."""
+        now = self.clock()
+        last, self.last_load_sample = self.last_load_sample, now
+        return now - last if last is not None and now - last > LOAD_GAP_S else None
+
+    def problem(self) -> str | None:
+        load = self.load
+        if load is not None and not load.running:
+            return "the load process (Locust) died"
+        last = self.last_load_sample
+        if load is not None and last is not None and \
+                (silent := self.clock() - last) > LOAD_STALL_ABORT_S:
+            return (f"the load generator (Locust) sent no samples for {silent:.0f} s: stalled; "
+                    "the fault would go on unmeasured")
+        for source in self.sources:
+            if source.error is not None:
+                return source.error
+        return self._control_problem()
+
+    def _control_problem(self) -> str | None:
+        if self.control is None:
+            return None
+        try:
+            status = self.control.status()
+        except Exception as exc:  # noqa: BLE001 - any failure counts as unreachable
+            self.admin_failures += 1
+            if self.admin_failures >= ADMIN_FAILURES_BEFORE_ERROR:
+                return f"target admin API {self.control_url} unreachable: {exc}"
+            return None
+        self.admin_failures = 0
+        generation, changed_by = fault_state(status)
+        if generation is not None and generation != self.fault_generation:
+            self.fault_generation = generation
+            if changed_by != self.run_id:
+                self.on_interference(generation, changed_by)
+        return None
