@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from chaos_suite.errors import PreflightError
-from chaos_suite.files.slo_file import HttpSource, SLOSpec, parse_slo_documents
+from chaos_suite.files.slo_file import HttpSource, SLOSpec, read_own_format
 from chaos_suite.sources.http import STOP_GRACE_S, HttpProber, check_reachable, http_slos
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def specs(*slos: dict[str, Any]) -> list[SLOSpec]:
     """SLOs through the file model, as a run would get them."""
     doc = {"kind": "SLOs", "service": "probe-test",
            "slos": [{"objective": 0.99, "window": "1h", **slo} for slo in slos]}
-    return parse_slo_documents([doc], "test.yaml")
+    return read_own_format(doc, "test.yaml", "")
 
 
 def availability(name: str, **source: Any) -> dict[str, Any]:
@@ -365,6 +365,6 @@ def test_validate_accepts_a_full_http_source(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "chaos_suite.cli", "validate", str(path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    a, b = parse_slo_documents([yaml.safe_load(path.read_text(encoding="utf-8"))], str(path))
+    a, b = read_own_format(yaml.safe_load(path.read_text(encoding="utf-8")), str(path), "")
     assert isinstance(a.source, HttpSource) and isinstance(b.source, HttpSource)
     assert (a.source.per_second, a.source.timeout, b.source.per_second) == (0.2, 0.5, 50.0)
