@@ -125,7 +125,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Validate SLO, gameday, environment files and Chaos Toolkit experiments (files or folders)."""
+    """Validate SLO, gameday, environment files, Chaos Toolkit experiments and locustfiles
+    (files or folders; a locustfile is imported in a child process)."""
     from chaos_suite.files import loader
 
     failed = 0

@@ -26,9 +26,11 @@ from chaos_suite.files.plan import GamedayModel, parse_gameday
 from chaos_suite.files.slo_file import SLOSpec
 from chaos_suite.files.slo_formats import SLOFile, describe, prefix_of, read_slo_files, slo_format
 
-FileKind = Literal["slos", "gameday", "environment", "experiment"]
+FileKind = Literal["slos", "gameday", "environment", "experiment", "locustfile"]
 
 YAML_SUFFIXES = {".yaml", ".yml"}
+# Python files are locustfiles: checked by importing them in a child process (files/locustfile.py)
+LOCUSTFILE_SUFFIX = ".py"
 EXPERIMENT_KEYS = {"method", "steady-state-hypothesis", "title"}
 
 
@@ -139,6 +141,10 @@ def validate_file(path: Path) -> Validated:
     """Validate one file of any kind; raise ValidationError (one line: file + field) on failure.
     Inside `given(...)`, an SLO file is validated with the other files given (docs/architecture.md
     §1: an OpenSLO SLO may refer to their SLIs; a plan among them may count an SLO from the load)."""
+    if path.suffix == LOCUSTFILE_SUFFIX:
+        from chaos_suite.files.locustfile import inspect_locustfile
+
+        return Validated(path, "locustfile", inspect_locustfile(path).summary())
     files = _GIVEN.get()
     docs = files.documents(path) if files is not None else load_documents(path)
     kind = detect_kind(path, docs)
@@ -178,13 +184,18 @@ def _is_dir(path: Path) -> bool:
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given; folders expanded to their YAML/JSON files (sorted, recursive)."""
+    """Files as given; folders expanded to their YAML/JSON files and locustfiles (sorted,
+    recursive). A folder's .py files count as locustfiles when they import locust, so helper
+    modules beside them are not reported as locustfiles without User classes."""
+    from chaos_suite.files.locustfile import imports_locust
+
     out: list[Path] = []
     for path in paths:
         if _is_dir(path):
             out.extend(
                 sorted(p for p in path.rglob("*") if p.is_file() and
-                       (p.suffix in YAML_SUFFIXES or p.suffix == ".json"))
+                       (p.suffix in YAML_SUFFIXES or p.suffix == ".json"
+                        or (p.suffix == LOCUSTFILE_SUFFIX and imports_locust(p))))
             )
         else:
             out.append(path)
@@ -349,6 +360,8 @@ class FilesGiven:
 
     def _readable(self) -> Iterator[tuple[Path, list[Any]]]:
         for path in self.paths:
+            if path.suffix == LOCUSTFILE_SUFFIX:
+                continue  # Python, not documents
             try:
                 yield path, self.documents(path)
             except ValidationError:
