@@ -210,3 +210,14 @@ def test_counters_since_and_until_select_whole_seconds(target: LocalTargetInfo,
     assert all(r["t"] < last for r in admin.counters(since=0, until=last))
     assert admin.counters(since=last + 1) == []
     assert [r["t"] for r in rows] == sorted(r["t"] for r in rows)
+
+
+def test_a_fault_without_paths_lands_on_paths_the_service_does_not_know(
+        target: LocalTargetInfo, admin: LocalTargetClient) -> None:
+    """Any path is served (200) and faulted: a locustfile written for another service still
+    measures the fault."""
+    assert fire(target.url, "/v2/orders/17", 20) == {200: 20}
+    admin.set_fault(error_ratio=1.0)
+    assert fire(target.url, "/v2/orders/17", 20) == {503: 20}
+    admin.set_fault(error_ratio=1.0, paths=["/api/"])
+    assert fire(target.url, "/v2/orders/17", 20) == {200: 20}

@@ -78,7 +78,11 @@ def test_start_serves_every_endpoint_and_stop_leaves_no_process(state_dir: Path)
         order = http.post("/api/checkout", json={"items": [{"id": "sku-1", "qty": 1}]})
         assert order.status_code == 201 and order.json()["order_id"]
         assert http.post("/api/checkout", content=b"not json").status_code == 400
-        assert http.get("/nope").status_code == 404
+        # any other path is served; /status/<code> answers that code
+        assert http.get("/nope").status_code == 200
+        assert http.put("/v2/orders/7", json={}).status_code == 200
+        assert http.get("/status/404").status_code == 404
+        assert http.post("/api/products").status_code == 405
     status = target_status(state_dir)
     assert status is not None and status["up"] and status["replicas_alive"] == 2
     assert {r["pid"] for r in status["replicas"]} == set(info.replica_pids)

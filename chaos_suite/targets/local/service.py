@@ -30,6 +30,10 @@ from chaos_suite.targets.local.state import (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 KNOWN_PATHS: Final = frozenset({"/health", "/api/products", "/api/checkout", "/api/cart"})
+# /status/<code> answers that status: a deliberate 4xx (or 5xx) for tests and demos of what a
+# load that gets no real answers looks like
+STATUS_PREFIX: Final = "/status/"
+_ANY_PATH: Final = b'{"ok":true}'
 _JSON: Final = "application/json"
 _PRODUCTS: Final = json.dumps({"products": [
     {"id": "sku-1", "name": "coffee beans", "price": 12.5},
@@ -102,8 +106,10 @@ class Replica:
         app.router.add_get("/api/products", self._instrument(self._products))
         app.router.add_post("/api/checkout", self._instrument(self._checkout))
         app.router.add_get("/api/cart", self._instrument(self._cart))
-        # Counted too, so the server-side totals include every answered request.
-        app.router.add_route("*", "/{tail:.*}", self._instrument(self._not_found, faultable=False))
+        # Any other path is served (200, a small JSON body) and faulted like the routes above:
+        # a locustfile written for another service still gets real answers, and a fault lands
+        # on what it requests. Counted too, so the server-side totals include every request.
+        app.router.add_route("*", "/{tail:.*}", self._instrument(self._any_path))
         return app
 
     def _instrument(self, handler: Handler, *, faultable: bool = True) -> Handler:
@@ -151,9 +157,22 @@ class Replica:
                            "items": len(items) if isinstance(items, list) else 0})
         return web.Response(status=201, body=body.encode(), content_type=_JSON)
 
-    async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        status = 405 if request.path in KNOWN_PATHS else 404
-        return web.Response(status=status, body=b'{"error":"no such route"}', content_type=_JSON)
+    async def _any_path(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path in KNOWN_PATHS:  # a known route with another method
+            return web.Response(status=405, body=b'{"error":"method not allowed"}',
+                                content_type=_JSON)
+        if path.startswith(STATUS_PREFIX):
+            code = path[len(STATUS_PREFIX):]
+            if code.isascii() and code.isdigit() and 200 <= int(code) <= 599:
+                status = int(code)
+                if status in (204, 205, 304):  # answers that carry no body
+                    return web.Response(status=status)
+                return web.Response(status=status, body=b'{"status":%d}' % status,
+                                    content_type=_JSON)
+            return web.Response(status=400, body=b'{"error":"expected /status/<200-599>"}',
+                                content_type=_JSON)
+        return web.Response(body=_ANY_PATH, content_type=_JSON)
 
 
 async def _apply_fault(fault: FaultSpec, path: str, rng: random.Random) -> web.Response | None:
