@@ -13,6 +13,13 @@ Classification (docs/architecture.md §1):
 A bucket ``t`` holds requests that *completed* in ``[t, t+1)`` (epoch seconds). Each second is
 emitted exactly once, in order, with no gaps (a second without completed requests is emitted
 with zero counts: "load ran, nothing completed" differs from "no data").
+
+Besides the SLIs, each second says what the load reached, so that the report can tell a fault
+measured from one the load never saw (docs/architecture.md §8):
+- ``status_4xx``: requests answered 400-499 (good for availability, yet a load whose requests
+  mostly get them is not exercising the service);
+- ``paths``: requests per path key (:func:`path_key`), at most ``MAX_PATHS_PER_SECOND`` keys a
+  second; the rest are counted under ``OTHER_PATHS``.
 """
 
 from __future__ import annotations
@@ -36,8 +43,17 @@ EMIT_GRACE_S = 1.05
 # with ids in them) matching is recomputed per request instead of growing memory without bound.
 _NAME_CACHE_MAX = 10_000
 
-# Bucket layout: [requests, sum_ms, max_ms, hist..., (good, total) per SLI]
-_REQ, _SUM, _MAX, _HIST = 0, 1, 2, 3
+# Path keys: the request's URL path (no query) cut after PATH_SEGMENTS segments and at
+# MAX_PATH_KEY_CHARS characters. A key ending in '*' stands for every path starting with what
+# precedes the '*'; OTHER_PATHS ('*' alone) for any path at all (no URL, or past the per-second
+# cap), so that whoever reads the keys can only ever be unsure, never wrong.
+PATH_SEGMENTS = 2
+MAX_PATH_KEY_CHARS = 100
+MAX_PATHS_PER_SECOND = 32
+OTHER_PATHS = "*"
+
+# Bucket layout: [requests, sum_ms, max_ms, 4xx answers, hist..., (good, total) per SLI]
+_REQ, _SUM, _MAX, _C4XX, _HIST = 0, 1, 2, 3, 4
 
 
 class BucketCounter:
@@ -52,6 +68,8 @@ class BucketCounter:
         # (offset of good, threshold or None for availability) per SLI, per request name.
         self._plans: dict[str, tuple[tuple[int, float | None], ...]] = {}
         self._buckets: dict[int, list[float]] = {}
+        self._paths: dict[int, dict[str, int]] = {}  # per second: path key -> requests
+        self._path_keys: dict[str, str] = {}  # URL -> its path key, bounded like _plans
         self._next: int | None = None  # first second not emitted yet
         self._running = False  # between start() and stop(): empty seconds are emitted too
         self.totals: list[float] = [0] * self._width
@@ -87,9 +105,11 @@ class BucketCounter:
         return out
 
     def record(
-        self, now: float, name: str, response_time_ms: float, status: int | None, failed: bool
+        self, now: float, name: str, response_time_ms: float, status: int | None, failed: bool,
+        url: str | None = None,
     ) -> None:
-        """Count one completed request. ``status`` 0/None means no HTTP answer."""
+        """Count one completed request. ``status`` 0/None means no HTTP answer; ``url`` is the
+        requested URL (absolute or a path; None: unknown, counted under OTHER_PATHS)."""
         s = int(now)
         nxt = self._next
         if nxt is None:
@@ -100,8 +120,26 @@ class BucketCounter:
         b = self._buckets.get(s)
         if b is None:
             b = self._buckets[s] = [0] * self._width
+            self._paths[s] = {}
         bad = (status >= 500) if status else failed
         b[_REQ] += 1
+        if status and 400 <= status < 500:
+            b[_C4XX] += 1
+        if url is None:
+            key = OTHER_PATHS
+        elif (cached := self._path_keys.get(url)) is not None:
+            key = cached
+        else:
+            key = path_key(url)
+            if len(self._path_keys) < _NAME_CACHE_MAX:
+                self._path_keys[url] = key
+        paths = self._paths[s]
+        if key in paths:
+            paths[key] += 1
+        elif len(paths) < MAX_PATHS_PER_SECOND:
+            paths[key] = 1
+        else:
+            paths[OTHER_PATHS] = paths.get(OTHER_PATHS, 0) + 1
         b[_SUM] += response_time_ms
         b[_MAX] = max(b[_MAX], response_time_ms)
         b[_HIST + bisect_left(self._bounds, response_time_ms)] += 1
@@ -160,7 +198,7 @@ class BucketCounter:
             b = self._buckets.pop(s, None) or [0] * self._width
             for i, v in enumerate(b):
                 self.totals[i] = max(self.totals[i], v) if i == _MAX else self.totals[i] + v
-            out.append(self._sample(s, b))
+            out.append(self._sample(s, b, self._paths.pop(s, {})))
         self._next = max(self._next, last + 1)
         self.emitted += len(out)
         return out
@@ -188,7 +226,7 @@ class BucketCounter:
         labels = [_label(x) for x in self._bounds] + ["+Inf"]
         return {labels[i]: int(c) for i, c in enumerate(b[_HIST : self._sli_base]) if c}
 
-    def _sample(self, s: int, b: Sequence[float]) -> dict[str, Any]:
+    def _sample(self, s: int, b: Sequence[float], paths: dict[str, int]) -> dict[str, Any]:
         return {
             "t": s,
             "source": "load",
@@ -196,16 +234,53 @@ class BucketCounter:
             "latency_ms": self._latency_json(b),
             "latency_hist_ms": self._hist_json(b),
             "requests": int(b[_REQ]),
+            "status_4xx": int(b[_C4XX]),
+            "paths": paths,
         }
 
     def summary(self) -> dict[str, Any]:
         """Totals over every emitted second (for the final ``done`` line)."""
         return {
             "requests": int(self.totals[_REQ]),
+            "status_4xx": int(self.totals[_C4XX]),
             "slis": self._slis_json(self.totals),
             "latency_ms": self._latency_json(self.totals),
             "buckets": self.emitted,
         }
+
+
+def path_key(url: str | None) -> str:
+    """The path key of a requested URL (see PATH_SEGMENTS): '/api/cart?x=1' -> '/api/cart',
+    'http://h:1/v2/orders/17' -> '/v2/orders/*'; OTHER_PATHS when there is no path to read."""
+    if not url:
+        return OTHER_PATHS
+    if url.startswith("/"):
+        path = url
+    else:
+        scheme = url.find("://")
+        if scheme < 0:
+            return OTHER_PATHS
+        slash = url.find("/", scheme + 3)
+        path = url[slash:] if slash >= 0 else "/"
+    for mark in ("?", "#"):
+        cut = path.find(mark)
+        if cut >= 0:
+            path = path[:cut]
+    parts = path.split("/", PATH_SEGMENTS + 1)
+    if len(parts) > PATH_SEGMENTS + 1:
+        path = "/".join(parts[: PATH_SEGMENTS + 1]) + "/*"
+    if len(path) > MAX_PATH_KEY_CHARS:
+        path = path[: MAX_PATH_KEY_CHARS - 1] + "*"
+    return path or "/"
+
+
+def path_may_match(key: str, prefix: str) -> bool:
+    """Whether a request counted under path key ``key`` may have had a path starting with
+    ``prefix`` (how the target matches a fault's paths). Never False when it may have."""
+    if key.endswith("*"):
+        stem = key[:-1]
+        return stem.startswith(prefix) or prefix.startswith(stem)
+    return key.startswith(prefix)
 
 
 def _label(bound: float) -> str:

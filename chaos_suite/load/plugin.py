@@ -56,6 +56,7 @@ class SliPlugin:
         response_time: float | None = None,
         response: Any = None,
         exception: BaseException | None = None,
+        url: Any = None,
         **_kwargs: Any,
     ) -> None:
         # Hot path: keep it to one attribute read and one call.
@@ -66,6 +67,9 @@ class SliPlugin:
             response_time or 0.0,
             status if type(status) is int else None,
             exception is not None,
+            # Locust's HTTP clients pass the URL requested; other clients may pass none, or
+            # something else: those requests count under 'any path' (buckets.OTHER_PATHS)
+            url if type(url) is str else None,
         )
 
     def _on_test_start(self, **_kwargs: Any) -> None:

@@ -246,6 +246,11 @@ class Sample(RecordModel):
     latency_ms: LatencySummary | None = None
     latency_hist_ms: dict[str, Count] | None = None
     requests: Count | None = None
+    # what the load's requests reached (load/buckets.py): how many got a 4xx answer, and
+    # requests per path key (a key ending in '*' stands for every path it begins, '*' alone
+    # for any path); None in records written before they were counted
+    status_4xx: Count | None = None
+    paths: dict[str, Count] | None = None
 
 
 # ------------------------------------------------------------------ notes.jsonl

@@ -7,7 +7,15 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaos_suite.load.buckets import HIST_BOUNDS_MS, BucketCounter, percentile
+from chaos_suite.load.buckets import (
+    HIST_BOUNDS_MS,
+    MAX_PATHS_PER_SECOND,
+    OTHER_PATHS,
+    BucketCounter,
+    path_key,
+    path_may_match,
+    percentile,
+)
 from chaos_suite.load.config import SliSpec
 
 AVAIL = SliSpec("availability", "availability")
@@ -145,3 +153,41 @@ def test_many_distinct_names_do_not_grow_the_cache_without_bound() -> None:
     (sample,) = c.flush(T0)
     assert sample["slis"]["ids"] == {"good": 12_000, "total": 12_000}
     assert len(c._plans) <= 10_000
+
+
+def test_each_second_counts_its_4xx_answers_and_the_paths_it_reached() -> None:
+    c = _counter()
+    for status, url in [(200, "http://127.0.0.1:8000/api/cart?x=1"), (404, "/status/404"),
+                        (404, "/status/404"), (429, "/api/cart"), (503, "/api/cart"),
+                        (None, None)]:
+        c.record(T0 + 0.5, "name", 3, status, status != 200, url)
+    (sample,) = c.flush(T0 + 0.9)
+    assert sample["status_4xx"] == 3  # 404, 404, 429: not the 503, not the unanswered
+    assert sample["paths"] == {"/api/cart": 3, "/status/404": 2, OTHER_PATHS: 1}
+    assert c.summary()["status_4xx"] == 3
+    (empty,) = c.flush(T0 + 1.5)
+    assert empty["status_4xx"] == 0 and empty["paths"] == {}
+
+
+def test_distinct_paths_per_second_are_capped() -> None:
+    c = _counter()
+    for i in range(MAX_PATHS_PER_SECOND + 10):
+        c.record(T0, "name", 1, 200, False, f"/p{i}")
+    (sample,) = c.flush(T0)
+    assert len(sample["paths"]) == MAX_PATHS_PER_SECOND + 1
+    assert sample["paths"][OTHER_PATHS] == 10
+
+
+def test_path_keys_and_what_they_may_match() -> None:
+    assert path_key("http://h:1/api/cart?sku=1#top") == "/api/cart"
+    assert path_key("https://h/v2/orders/17/items") == "/v2/orders/*"
+    assert path_key("http://h:1") == "/"
+    assert path_key("not a url") == OTHER_PATHS
+    assert path_key("/" + "a" * 500).endswith("*") and len(path_key("/" + "a" * 500)) == 100
+    # an exact key matches as the target matches a fault's prefix; a '*' key is never ruled out
+    # when the prefix may lie under it
+    assert path_may_match("/api/cart", "/api/") and not path_may_match("/api/cart", "/admin")
+    assert not path_may_match("/api/cart", "/api/cart/")
+    assert path_may_match("/v2/orders/*", "/v2/orders/17") and path_may_match("/v2/orders/*", "/v2")
+    assert not path_may_match("/v2/orders/*", "/v3")
+    assert path_may_match(OTHER_PATHS, "/anything")

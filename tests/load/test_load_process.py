@@ -119,6 +119,10 @@ def test_buckets_stream_each_second_and_match_the_servers_counts(
     # 404 is the server answering correctly: good
     assert sink.total("missing", "good") == sink.total("missing", "total") > 0
     assert 0 <= _answered(server, "/missing", "404") - sink.total("missing", "total") <= USERS
+    # and each second says how many got a 4xx, and which paths the load reached
+    assert sum(s["status_4xx"] for s in sink.samples) == sink.total("missing", "total")
+    reached = {key for s in sink.samples for key in s["paths"]}
+    assert reached == {"/ok", "/flaky", "/missing"}
 
 
 def test_latency_sli_counts_valid_requests_below_threshold(
