@@ -19,6 +19,7 @@ from chaos_suite.files.common import (
 )
 
 MAX_USERS = 10_000
+MAX_RATE = 100_000.0  # requests per second: far beyond what one Locust process sends
 
 
 class Roles(StrictModel):
@@ -28,7 +29,11 @@ class Roles(StrictModel):
 
 
 class Shape(StrictModel):
-    kind: Literal["steady", "ramp", "step", "spike"] = "steady"
+    """How the load's users vary over time. ``arrival`` is open-loop: ``rate`` requests a
+    second whatever the response times (users pace themselves and are added while responses are
+    slow, up to ``max_users``), where the closed-loop kinds send less as the service slows."""
+
+    kind: Literal["steady", "ramp", "step", "spike", "arrival"] = "steady"
     users: int = Field(default=20, ge=1, le=MAX_USERS)
     # every user count and rate shares the bound of `users`: Locust spawns what it is told
     spawn_rate: float = Field(default=20.0, gt=0, le=MAX_USERS)
@@ -39,11 +44,33 @@ class Shape(StrictModel):
     spike_users: int | None = Field(default=None, ge=1, le=MAX_USERS)
     spike_at: Duration | None = None
     spike_for: Duration | None = None
+    rate: float | None = Field(default=None, gt=0, le=MAX_RATE,
+                               description="arrival: requests (task runs) per second")
+    per_user_rate: float | None = Field(default=None, gt=0, le=MAX_RATE,
+                                        description="arrival: each user's pace (default 10/s)")
+    max_users: int | None = Field(default=None, ge=1, le=MAX_USERS,
+                                  description="arrival: the most users it may add")
+
+    @model_validator(mode="after")
+    def _arrival(self) -> Shape:
+        arrival_only = [k for k in ("rate", "per_user_rate", "max_users")
+                        if getattr(self, k) is not None]
+        if self.kind != "arrival" and arrival_only:
+            raise ValueError(f"{arrival_only[0]} is a parameter of the arrival shape only")
+        if self.kind == "arrival":
+            if self.rate is None:
+                raise ValueError("an arrival shape needs a rate (requests per second)")
+            if (self.max_users is not None and "users" in self.model_fields_set
+                    and self.max_users < self.users):
+                raise ValueError("max_users is below users")
+        return self
 
 
 class LoadProfile(StrictModel):
     locustfile: str = "loadtests/checkout.py"
-    shape: Shape = Shape()
+    # none: the locustfile's own LoadTestShape, else the default steady shape (Shape())
+    shape: Shape | None = Field(default=None, description="default: the locustfile's own "
+                                "LoadTestShape if it defines one, else steady 20 users")
     host: HttpUrl | None = Field(default=None, description="defaults to the target's URL")
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.files.slo_file import SLOSpec
+from chaos_suite.gameday.resolve import shape_choice
 from chaos_suite.gameday.samples import SampleStore
 from chaos_suite.slo import budget_spend, pooled_burn_rate
 
@@ -110,8 +111,7 @@ class Console:
         env = resolved.environment
         self._say(("dry run", "bold"), f": gameday {plan.name} · service {plan.service} · "
                   f"environment {env.name} ({env.tier}), target {env.target.type}")
-        self._say(f"load: {resolved.locustfile} · shape {plan.load.shape.kind}, "
-                  f"{plan.load.shape.users} users")
+        self._say(f"load: {resolved.locustfile} · shape: {shape_choice(resolved).describe()}")
         self._say(f"baseline {plan.baseline:.0f} s")
         for spec, scenario in zip(plan.scenarios, resolved.scenarios, strict=True):
             self._say(f"scenario {spec.name}: {scenario.experiment_path} "

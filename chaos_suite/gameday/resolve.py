@@ -3,13 +3,15 @@ report's only view of the plan), the load worker's config and the expected durat
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
 from chaos_suite.files.loader import ResolvedPlan
-from chaos_suite.files.plan import AbortRule
+from chaos_suite.files.plan import AbortRule, GamedayModel, Shape
 from chaos_suite.files.slo_file import LoadSource
 from chaos_suite.record.models import (
     AbortRuleRecord,
@@ -53,6 +55,52 @@ def estimate_duration_s(resolved: ResolvedPlan) -> float:
     return total
 
 
+@dataclass(frozen=True)
+class ShapeChoice:
+    """Which load shape a run uses: the plan's; else the locustfile's own LoadTestShape (the
+    worker runs it untouched); else the default steady shape."""
+
+    origin: Literal["plan", "locustfile", "default"]
+    shape: Shape | None  # the plan's or the default; None when the locustfile's runs
+    shape_class: str | None = None  # the locustfile's LoadTestShape
+
+    def describe(self) -> str:
+        if self.shape is None:
+            return f"{self.shape_class} from the locustfile"
+        if self.shape.kind == "arrival":
+            text = f"arrival {self.shape.rate:g} requests/s (open-loop"
+            text += f", up to {self.shape.max_users} users)" if self.shape.max_users else ")"
+        else:
+            text = f"{self.shape.kind}, {self.shape.users} users"
+        return text + (" (default: neither the plan nor the locustfile names a shape)"
+                       if self.origin == "default" else "")
+
+
+@functools.lru_cache(maxsize=8)
+def _locustfile_shapes(path: str, _mtime_ns: int) -> tuple[str, ...]:
+    from chaos_suite.files.locustfile import inspect_locustfile
+
+    return inspect_locustfile(Path(path)).shapes
+
+
+def shape_choice(resolved: ResolvedPlan) -> ShapeChoice:
+    """The shape this plan runs. Without one in the plan the locustfile is imported (in a child
+    process, cached while the file is unchanged) to see whether it defines a LoadTestShape;
+    one that cannot be imported is a ValidationError (exit 2), as the worker could not run it."""
+    shape = resolved.plan.load.shape
+    if shape is not None:
+        return ShapeChoice("plan", shape)
+    path = resolved.locustfile.resolve()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0  # inspect_locustfile says what is wrong with the path
+    shapes = _locustfile_shapes(str(path), mtime)
+    if shapes:  # the worker, like Locust, runs the first one
+        return ShapeChoice("locustfile", None, shapes[0])
+    return ShapeChoice("default", Shape())
+
+
 def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
     """plan.json (docs/architecture.md §4): the plan as resolved for this run."""
     plan = resolved.plan
@@ -67,9 +115,7 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
         target=_TARGET.validate_python(env.target.model_dump(mode="json")),
         plan_file=str(resolved.path),
         roles=RolesRecord.model_validate(plan.roles.model_dump(mode="json")),
-        load=LoadRecord(locustfile=str(resolved.locustfile),
-                        shape=ShapeRecord.model_validate(plan.load.shape.model_dump(mode="json")),
-                        host=plan.load.host),
+        load=_load_record(resolved),
         slos=tuple(
             SLORecord(name=spec.name, description=spec.slo.description,
                       objective=spec.slo.objective, window_seconds=spec.slo.window_seconds,
@@ -105,6 +151,15 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
     )
 
 
+def _load_record(resolved: ResolvedPlan) -> LoadRecord:
+    choice = shape_choice(resolved)
+    shape = None if choice.shape is None else ShapeRecord.model_validate(
+        choice.shape.model_dump(mode="json", exclude_none=True))
+    return LoadRecord(locustfile=str(resolved.locustfile), shape=shape,
+                      host=resolved.plan.load.host, shape_from=choice.origin,
+                      shape_class=choice.shape_class)
+
+
 _TARGET: TypeAdapter[LocalTargetRecord | KubernetesTargetRecord | HttpTargetRecord] = \
     TypeAdapter(TargetRecord)
 
@@ -127,13 +182,21 @@ def _given(value: int | float | None, default: int | float) -> int | float:
     return default if value is None else value
 
 
-def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str, Any]:
-    plan = resolved.plan
-    shape = plan.load.shape
-    # the load outlives the planned phases by a margin; the runner stops it explicitly
-    duration = estimate_duration_s(resolved) * 2 + 120
-    params: dict[str, Any] = {"kind": shape.kind, "users": shape.users,
-                              "spawn_rate": shape.spawn_rate, "duration_s": duration}
+def shape_params(shape: Shape, plan: GamedayModel, duration_s: float) -> dict[str, Any]:
+    """The worker's shape config (load/profile.py) for a plan's shape lasting ``duration_s``."""
+    if shape.kind == "arrival":
+        params: dict[str, Any] = {"kind": "arrival", "rate": shape.rate, "duration_s": duration_s}
+        # what the plan leaves out takes the worker's defaults, which follow the rate (a
+        # starting user count of rate / per_user_rate, a spawn rate of max_users a second)
+        for key in ("per_user_rate", "max_users"):
+            if getattr(shape, key) is not None:
+                params[key] = getattr(shape, key)
+        for key in ("users", "spawn_rate"):
+            if key in shape.model_fields_set:
+                params[key] = getattr(shape, key)
+        return params
+    params = {"kind": shape.kind, "users": shape.users, "spawn_rate": shape.spawn_rate,
+              "duration_s": duration_s}
     # durations the shape divides by or spans (ramp, step, spike length) must be > 0 for the
     # worker (load/profile.py), so a 0 there takes the default like a missing one
     if shape.kind == "ramp":
@@ -146,6 +209,18 @@ def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str
         params["spike_users"] = _given(shape.spike_users, shape.users * 3)
         params["spike_at_s"] = _given(shape.spike_at, plan.baseline)
         params["spike_s"] = shape.spike_for or 10.0
+    return params
+
+
+def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str, Any]:
+    plan = resolved.plan
+    # the load outlives the planned phases by a margin; the runner stops it explicitly
+    duration = estimate_duration_s(resolved) * 2 + 120
+    shape = plan.load.shape
+    # without a shape in the plan the worker runs the locustfile's own, untouched, and only
+    # when it defines none the default (the worker decides, having imported the locustfile)
+    params = None if shape is None else shape_params(shape, plan, duration)
+    default = shape_params(Shape(), plan, duration) if shape is None else None
     slis: list[dict[str, Any]] = []
     for spec in resolved.used_slos:
         if spec.source.type != "load":
@@ -160,6 +235,7 @@ def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str
         "locustfile": str(resolved.locustfile.resolve()),
         "host": plan.load.host or url,
         "shape": params,
+        "default_shape": default,
         "slis": slis,
         "max_duration_s": duration + 60,
         "log_file": str(run_dir / "locust.log"),

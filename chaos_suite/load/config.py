@@ -4,7 +4,8 @@ The runner validates before spawning (a bad plan fails fast, in the caller's pro
 ValidationError); the worker validates again because it can also be started by hand.
 
 Shape precedence: an explicit ``"shape"`` in the config always wins. With no ``"shape"`` (or
-``null``), the locustfile's own LoadTestShape is used; with neither, the worker refuses to start.
+``null``), the locustfile's own LoadTestShape is used; else ``"default_shape"`` (what a plan that
+names no shape runs); with none of them, the worker refuses to start.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ SLI_KINDS: tuple[str, ...] = ("availability", "latency")
 DEFAULT_SLIS: tuple[dict[str, Any], ...] = ({"name": "availability", "kind": "availability"},)
 _WHERE = "load config"
 _TOP_KEYS = frozenset(
-    {"locustfile", "host", "shape", "slis", "max_duration_s", "log_level", "log_file", "plugin",
-     "parent_pid"}
+    {"locustfile", "host", "shape", "default_shape", "slis", "max_duration_s", "log_level",
+     "log_file", "plugin", "parent_pid"}
 )
 
 
@@ -48,6 +49,8 @@ class LoadConfig:
     log_file: str | None = None
     plugin: bool = True  # False only for overhead benchmarks: no buckets, Locust's totals only
     parent_pid: int | None = None
+    # normalized; used only when there is no `shape` and the locustfile defines none
+    default_shape: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The config as the worker reads it (a plain JSON object)."""
@@ -63,6 +66,7 @@ class LoadConfig:
             "log_file": self.log_file,
             "plugin": self.plugin,
             "parent_pid": self.parent_pid,
+            "default_shape": self.default_shape,
         }
 
 
@@ -132,14 +136,7 @@ def parse_config(raw: Any) -> LoadConfig:
     locustfile = _optional_str(raw, "locustfile")
     if locustfile is None:
         raise _fail("locustfile", "is required")
-    shape = raw.get("shape")
-    if shape is not None:
-        if not isinstance(shape, Mapping):
-            raise _fail("shape", "must be an object")
-        try:
-            shape = normalize_shape(shape)
-        except ShapeError as exc:
-            raise _fail(f"shape.{exc.field}", exc.problem) from None
+    shape = _parse_shape(raw, "shape")
     max_duration = raw.get("max_duration_s", 600)
     if isinstance(max_duration, bool) or not isinstance(max_duration, int | float) or not (
         math.isfinite(max_duration) and max_duration > 0
@@ -161,4 +158,17 @@ def parse_config(raw: Any) -> LoadConfig:
         log_file=_optional_str(raw, "log_file"),
         plugin=plugin,
         parent_pid=parent_pid,
+        default_shape=_parse_shape(raw, "default_shape"),
     )
+
+
+def _parse_shape(raw: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    shape = raw.get(key)
+    if shape is None:
+        return None
+    if not isinstance(shape, Mapping):
+        raise _fail(key, "must be an object")
+    try:
+        return normalize_shape(shape)
+    except ShapeError as exc:
+        raise _fail(f"{key}.{exc.field}", exc.problem) from None

@@ -12,6 +12,11 @@ Parameters per kind (all times in seconds from the start of the shape, users are
 - ``step``:   ``step_users`` at t=0, ``step_users`` more every ``step_s``, capped at ``users``.
 - ``spike``:  ``users`` (the base), but ``spike_users`` (the total during the spike, not an
   increment) for ``spike_s`` starting at ``spike_at_s``.
+- ``arrival``: open-loop load, ``rate`` task runs (requests, for one-request tasks) per second
+  whatever the response times, like k6's constant-arrival-rate executor. Each user paces itself
+  at ``per_user_rate`` (Locust's ``constant_throughput``); ``users`` (default ``rate /
+  per_user_rate``) run while the service is fast, and :func:`arrival_users` adds users when
+  responses slow down (a closed loop would otherwise send less), up to ``max_users``.
 
 Common: ``spawn_rate`` (users started/stopped per second, default ``max(users, spike_users, 1)``
 so any change lands within about a second) and ``duration_s``; ``users_at`` returns None from
@@ -24,7 +29,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-KINDS: tuple[str, ...] = ("steady", "ramp", "step", "spike")
+KINDS: tuple[str, ...] = ("steady", "ramp", "step", "spike", "arrival")
+# An open-loop user's pace: 10 task runs a second leaves 100 ms for a response before the user
+# falls behind and another one is needed (arrival_users)
+DEFAULT_PER_USER_RATE = 10.0
+# default max_users of an arrival shape, as a multiple of its starting users: enough to hold the
+# rate through responses ten times slower than the per-user pace allows
+ARRIVAL_USERS_HEADROOM = 10
 
 # Keys each kind accepts beyond the common ones; anything else is a typo worth reporting.
 _COMMON_KEYS = frozenset({"kind", "users", "spawn_rate", "duration_s"})
@@ -33,6 +44,7 @@ _KIND_KEYS: dict[str, frozenset[str]] = {
     "ramp": frozenset({"start_users", "ramp_s"}),
     "step": frozenset({"step_users", "step_s"}),
     "spike": frozenset({"spike_users", "spike_at_s", "spike_s"}),
+    "arrival": frozenset({"rate", "per_user_rate", "max_users"}),
 }
 
 
@@ -80,6 +92,8 @@ def normalize_shape(params: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(params) - _COMMON_KEYS - _KIND_KEYS[kind]
     if unknown:
         raise ShapeError(min(unknown), f"is not a parameter of shape '{kind}'")
+    if kind == "arrival":
+        return _normalize_arrival(params)
     out: dict[str, Any] = {
         "kind": kind,
         "users": _users(params, "users"),
@@ -106,6 +120,47 @@ def normalize_shape(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _normalize_arrival(params: Mapping[str, Any]) -> dict[str, Any]:
+    rate = _positive(params, "rate")
+    per_user = _positive(params, "per_user_rate", DEFAULT_PER_USER_RATE)
+    users = _users(params, "users", max(1, math.ceil(rate / per_user - 1e-9)))
+    if users == 0:
+        raise ShapeError("users", "must be >= 1")
+    max_users = _users(params, "max_users", users * ARRIVAL_USERS_HEADROOM)
+    if max_users < users:
+        raise ShapeError("max_users", f"must be >= users ({users})")
+    return {
+        "kind": "arrival",
+        "rate": rate,
+        "per_user_rate": per_user,
+        "users": users,
+        "max_users": max_users,
+        "duration_s": _positive(params, "duration_s"),
+        # any change of users lands within about a second
+        "spawn_rate": _positive(params, "spawn_rate", float(max_users)),
+    }
+
+
+def arrival_users(shape_params: Mapping[str, Any], cycle_s: float | None, current: int) -> int:
+    """Users an ``arrival`` shape needs to hold its rate, by Little's law: each user runs one
+    task per cycle (its pace 1 / per_user_rate, or its response time when that is longer), so
+    ``rate * cycle_s`` users are busy at once. ``cycle_s`` is the mean cycle of the requests
+    completed lately; None (nothing completed) keeps ``current``. Bounded by
+    ``[users, max_users]``: the pace caps each user, so extra users cannot overshoot the rate
+    by more than the time it takes to remove them."""
+    p = normalize_shape(shape_params)
+    if p["kind"] != "arrival":
+        raise ValueError(f"not an arrival shape: {p['kind']!r}")
+    if cycle_s is None or not math.isfinite(cycle_s) or cycle_s <= 0:
+        wanted = current
+    else:
+        # the pace is a floor of the cycle; to the nearest user, so the rate is missed by at
+        # most half a user's share either way
+        cycle = max(cycle_s, 1.0 / float(p["per_user_rate"]))
+        wanted = math.floor(float(p["rate"]) * cycle + 0.5)
+    return int(min(int(p["max_users"]), max(int(p["users"]), wanted)))
+
+
 def users_at(shape_params: Mapping[str, Any], t: float) -> int | None:
     """Users the shape wants ``t`` seconds after its start; None once ``duration_s`` is reached.
 
@@ -126,6 +181,8 @@ def users_at(shape_params: Mapping[str, Any], t: float) -> int | None:
     if kind == "step":
         steps = math.floor(t / float(p["step_s"]) + 1e-9) + 1
         return min(users, int(p["step_users"]) * steps)
+    if kind == "arrival":
+        return users  # where it starts; arrival_users follows the response times from there
     if kind == "spike":
         in_spike = p["spike_at_s"] <= t < p["spike_at_s"] + p["spike_s"]
         return int(p["spike_users"]) if in_spike else users

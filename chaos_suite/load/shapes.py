@@ -1,4 +1,4 @@
-"""Locust LoadTestShape classes for the profile kinds (steady, ramp, step, spike).
+"""Locust LoadTestShape classes for the profile kinds (steady, ramp, step, spike, arrival).
 
 Imported only inside the load worker (imports locust). The arithmetic lives in
 ``chaos_suite.load.profile`` so it is testable without gevent; these classes only turn it into
@@ -14,12 +14,13 @@ Locust pick it up unconfigured; to use one in a plain locustfile, subclass it an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from locust import LoadTestShape
 
-from chaos_suite.load.profile import normalize_shape, users_at
+from chaos_suite.load.profile import arrival_users, normalize_shape, users_at
 
 
 class ProfileShape(LoadTestShape):
@@ -63,8 +64,43 @@ class SpikeShape(ProfileShape):
     kind = "spike"
 
 
+class ArrivalShape(ProfileShape):
+    """Open-loop load: the users pace themselves at ``per_user_rate`` (the worker gives every
+    User class ``constant_throughput``), and each tick sets as many users as hold ``rate`` at
+    the response times of the requests completed since the last tick (profile.arrival_users).
+    The worker feeds it every request through :meth:`on_request`."""
+
+    abstract = True
+    kind = "arrival"
+
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(params)
+        self.wanted: int = int(self.params["users"])
+        self._pace_s = 1.0 / float(self.params["per_user_rate"])
+        self._cycles_s = 0.0
+        self._completed = 0
+        self._last_tick = time.monotonic()
+
+    def on_request(self, response_time: float | None = None, **_kwargs: Any) -> None:
+        # a user's cycle is its pace, or its response when that is longer
+        self._cycles_s += max(self._pace_s, (response_time or 0.0) / 1000.0)
+        self._completed += 1
+
+    def tick(self) -> tuple[int, float] | None:
+        if users_at(self.params, self.get_run_time()) is None:  # type: ignore[no-untyped-call]
+            return None
+        now = time.monotonic()
+        # Locust ticks about once a second; a tick right after the last one has too few
+        # completions to go by
+        if now - self._last_tick >= 0.5:
+            cycle = self._cycles_s / self._completed if self._completed else None
+            self.wanted = arrival_users(self.params, cycle, self.wanted)
+            self._cycles_s, self._completed, self._last_tick = 0.0, 0, now
+        return self.wanted, float(self.params["spawn_rate"])
+
+
 SHAPES: dict[str, type[ProfileShape]] = {
-    cls.kind: cls for cls in (SteadyShape, RampShape, StepShape, SpikeShape)
+    cls.kind: cls for cls in (SteadyShape, RampShape, StepShape, SpikeShape, ArrivalShape)
 }
 
 

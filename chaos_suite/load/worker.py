@@ -6,7 +6,9 @@ urllib3 or chaoslib were imported before (docs/architecture.md §7.2). The runne
 
 Protocol: the config is one JSON object (argv[1], or stdin when absent or ``-``). stdout carries
 only JSON lines: ``{"type": "ready", ...}`` once the locustfile is loaded and the runner is
-about to start, one line per second bucket (no ``type`` key, see ``buckets.py``), then
+about to start (``shape`` says which ran: ``config:<kind>``, ``locustfile:<class>`` or
+``default:<kind>``), one line per second bucket (no ``type`` key, see ``buckets.py``; the worker
+adds ``users``, the users running at the end of that second), then
 ``{"type": "done", ...}`` with totals; or a single ``{"type": "error", "message": ...}`` when the
 worker cannot start (exit code 2). Anything else written to fd 1 (prints in a locustfile, Locust's
 logs) is redirected to stderr so the protocol stays clean.
@@ -99,6 +101,32 @@ class _RunState:
     cpu_stopped: float | None = None
 
 
+class _UsersBySecond:
+    """The users running at the end of each second, added to that second's sample: the load's
+    users over time (a shape changes them, an arrival shape as responses slow down). Sampled a
+    few times a second, since a sample is written a second or more after its second ends."""
+
+    _EVERY_S = 0.2
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._seen: dict[int, int] = {}
+
+    def watch(self, finished: gevent.event.Event) -> None:
+        while not finished.is_set():
+            self._seen[int(time.time())] = self._runner.user_count
+            gevent.sleep(self._EVERY_S)
+
+    def stamp(self, obj: dict[str, Any]) -> dict[str, Any]:
+        t = obj.get("t")
+        if "type" in obj or not isinstance(t, int):
+            return obj
+        users = self._seen.get(t, self._runner.user_count)
+        for second in [s for s in self._seen if s < t]:  # each second is written once
+            del self._seen[second]
+        return {**obj, "users": users}
+
+
 class Worker:
     """One headless local Locust run with chaos_suite's plugin."""
 
@@ -134,10 +162,28 @@ class Worker:
             if len(shapes) > 1:
                 log.warning("%s defines %d shapes; using the first", self.path, len(shapes))
             return users, shapes[0], f"locustfile:{type(shapes[0]).__name__}"
+        if self.cfg.default_shape is not None:
+            from chaos_suite.load.shapes import make_shape
+
+            return users, make_shape(self.cfg.default_shape), \
+                f"default:{self.cfg.default_shape['kind']}"
         return (
             f"no load shape: the load config has no 'shape' and {self.path} defines no "
             "LoadTestShape"
         )
+
+    @staticmethod
+    def open_loop(users: dict[str, type[User]], shape: LoadTestShape | None,
+                  env: Environment) -> None:
+        """An arrival shape paces every user itself (whatever wait time the locustfile gave:
+        a closed loop would send less as responses slow down) and hears every request."""
+        from chaos_suite.load.shapes import ArrivalShape
+
+        if not isinstance(shape, ArrivalShape):
+            return
+        for cls in users.values():
+            cls.wait_time = locust.constant_throughput(float(shape.params["per_user_rate"]))
+        env.events.request.add_listener(shape.on_request)  # type: ignore[no-untyped-call]
 
     def parsed_options(self) -> Any:
         """Locust's own options (locustfiles reading custom arguments expect them)."""
@@ -180,11 +226,13 @@ class Worker:
             available_user_classes=users,  # type: ignore[arg-type]
         )
         runner = env.create_local_runner()
+        self.open_loop(users, shape, env)
+        counted = _UsersBySecond(runner)
         plugin = None
         if self.cfg.plugin:
             from chaos_suite.load.plugin import SliPlugin
 
-            plugin = SliPlugin(env, self.cfg.slis, self.out.write)
+            plugin = SliPlugin(env, self.cfg.slis, lambda obj: self.out.write(counted.stamp(obj)))
             plugin.install()
         self._track_test(env)
         env.events.init.fire(  # type: ignore[no-untyped-call]
@@ -196,6 +244,7 @@ class Worker:
             self.cfg.max_duration_s, self.request_stop, runner, "max_duration"
         )
         watcher = gevent.spawn(self.watch_parent, runner)
+        user_clock = gevent.spawn(counted.watch, self.state.finished)
         self.out.write(
             {"type": "ready", "pid": os.getpid(), "locustfile": self.path,
              "users": sorted(users), "shape": shape_source, "plugin": self.cfg.plugin}
@@ -207,6 +256,7 @@ class Worker:
         runner.quit()
         limit.kill(block=False)
         watcher.kill(block=False)
+        user_clock.kill(block=False)
         totals = plugin.close() if plugin is not None else None
         env.events.quitting.fire(environment=env, reverse=True)  # type: ignore[no-untyped-call]
         self.out.write(self._done(runner, totals))

@@ -133,7 +133,7 @@ class RolesRecord(RecordModel):
 
 
 class ShapeRecord(RecordModel):
-    kind: Literal["steady", "ramp", "step", "spike"] = "steady"
+    kind: Literal["steady", "ramp", "step", "spike", "arrival"] = "steady"
     users: int = Field(default=20, ge=0)
     spawn_rate: float = Field(default=20.0, gt=0)
     start_users: int | None = Field(default=None, ge=0)
@@ -143,12 +143,22 @@ class ShapeRecord(RecordModel):
     spike_users: int | None = Field(default=None, ge=0)
     spike_at: Seconds | None = None
     spike_for: Seconds | None = None
+    # arrival (open-loop): task runs per second, each user's pace, the most users it may add
+    rate: float | None = Field(default=None, gt=0)
+    per_user_rate: float | None = Field(default=None, gt=0)
+    max_users: int | None = Field(default=None, ge=0)
 
 
 class LoadRecord(RecordModel):
+    """The load profile. ``shape_from`` says which shape ran: the plan's (``shape``), the
+    locustfile's own LoadTestShape (``shape_class``; ``shape`` is null) or, when neither
+    names one, the default steady shape (``shape``)."""
+
     locustfile: str
-    shape: ShapeRecord = ShapeRecord()
+    shape: ShapeRecord | None = ShapeRecord()
     host: str | None = None
+    shape_from: Literal["plan", "locustfile", "default"] = "plan"
+    shape_class: str | None = None
 
 
 class LocalTargetRecord(RecordModel):
@@ -238,7 +248,7 @@ class LatencySummary(RecordModel):
 
 class Sample(RecordModel):
     """One second of one source: ``t`` is the bucket start (epoch second). The load adds its
-    latency summary, histogram (upper bound in ms → count) and request count."""
+    latency summary, histogram (upper bound in ms → count), request count and users."""
 
     t: int
     source: SourceName = "load"
@@ -246,6 +256,7 @@ class Sample(RecordModel):
     latency_ms: LatencySummary | None = None
     latency_hist_ms: dict[str, Count] | None = None
     requests: Count | None = None
+    users: Count | None = None  # the load's users running at the end of the second
     # what the load's requests reached (load/buckets.py): how many got a 4xx answer, and
     # requests per path key (a key ending in '*' stands for every path it begins, '*' alone
     # for any path); None in records written before they were counted
