@@ -292,6 +292,42 @@ def report(run_dir: Path, formats: tuple[str, ...]) -> None:
         click.echo(str(path))
 
 
+@cli.command("review")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--month", default=None, help="the calendar month YYYY-MM (UTC) [default: this month]")
+@click.option("--since", default=None, help="start: YYYY-MM-DD or an ISO 8601 time (UTC)")
+@click.option("--until", default=None, help="end, excluded; a date includes that day [default: now]")
+@click.option("--service", default=None, help="only this service's runs")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="folder for review.{html,md,json} [default: reviews/<period>]")
+@click.option("--format", "formats", default="html,md,json", show_default=True,
+              help="comma-separated: html, md, json")
+@click.option("--slos", "slo_files", multiple=True, type=click.Path(path_type=Path),
+              help="SLO files: the service's SLOs for coverage, and the Prometheus queries of "
+                   "its actual spend [default: the latest run's plan's]")
+@click.option("--prometheus", "prometheus_url", default=None,
+              help="Prometheus URL for the actual spend [default: the plan environment's]")
+@click.option("--offline", is_flag=True, help="do not ask Prometheus for the actual spend")
+def review_cmd(paths: tuple[Path, ...], month: str | None, since: str | None, until: str | None,
+               service: str | None, out: Path | None, formats: str, slo_files: tuple[Path, ...],
+               prometheus_url: str | None, offline: bool) -> None:
+    """The service review of a period: runs, chaos's budget per SLO, verdicts per scenario and
+    their changes, coverage, action items, from the run directories under PATHS."""
+    from chaos_suite.review import choose_periods, parse_formats, run_review
+
+    wanted = parse_formats(formats)
+    periods = choose_periods(month, since, until)
+    folder = out if out is not None else Path("reviews") / periods.current.label
+    result = run_review(list(paths), periods, folder, wanted, service=service,
+                        slo_files=list(slo_files), prometheus_url=prometheus_url, offline=offline)
+    done = result.review
+    click.echo(f"review {done.period.label}: {done.runs.total} runs, {len(done.services)} "
+               f"services, {len(done.changed_verdicts)} changed verdicts, "
+               f"{len(done.skipped)} skipped")
+    for path in result.written.values():
+        click.echo(str(path))
+
+
 @cli.command()
 @click.option("--state-dir", type=click.Path(path_type=Path), default=None)
 def recover(state_dir: Path | None) -> None:
