@@ -14,7 +14,14 @@ Per scenario and SLO (windows: :mod:`chaos_suite.report.phases`; bucketing: the 
   turned into budget with n / (B * P) and placed around the point estimate (at constant traffic
   this is exactly the Wilson bounds converted to budget); the baseline is treated as known;
 - ``peak_burn_rate`` over rolling ``peak_window_seconds`` windows, and ``recovery_seconds``
-  (see :func:`chaos_suite.report.series.recovery_seconds`).
+  (see :func:`chaos_suite.report.series.recovery_seconds`);
+- the same budget *event-weighted* (``budget_consumed_events``: the measurement window's bad
+  events / (B * N_P), N_P = the baseline's events per second * P, as an Occurrences SLO counts;
+  attributed less the same background BR_baseline * n / P). The figures above are
+  *time-weighted* (every second with data counts alike): the two differ when the fault changed
+  the traffic, as a closed-loop load does under a latency fault; the report shows both when
+  they differ by more than ``WEIGHTING_TOLERANCE`` and warns when the fault window's
+  throughput fell below ``THROUGHPUT_WARNING_RATIO`` of the baseline's.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ from chaos_suite.report.series import (
 )
 from chaos_suite.report.timeline import TimelineEntry, build_timeline
 from chaos_suite.report.verdict import Evidence, Verdict, decide
-from chaos_suite.slo import SLO, pooled_burn_rate, wilson_interval
+from chaos_suite.slo import SLO, attributed_consumption, pooled_burn_rate, wilson_interval
+from chaos_suite.slo.budget import budget_consumed_events, event_rate
 
 __all__ = [
     "RunAnalysis",
@@ -72,6 +80,27 @@ class SLOResult:
     recovery_seconds: float | None
     verdict: Verdict
     reason: str
+    # event-weighted budget beside the time-weighted one above (module docstring)
+    weighting: Weighting | None = None
+
+
+@dataclass(frozen=True)
+class Weighting:
+    """One SLO's budget counted in events against the baseline's traffic, the traffic itself,
+    and whether the two weightings disagree (then the report shows both)."""
+
+    budget_consumed_events: float | None
+    budget_consumed_attributed_events: float | None
+    baseline_events_per_second: float | None
+    fault_events_per_second: float | None
+    differ: bool
+    throughput_warning: str | None
+
+
+# the weightings "differ" beyond this relative difference; the throughput "fell" below this
+# share of the baseline's
+WEIGHTING_TOLERANCE = 0.2
+THROUGHPUT_WARNING_RATIO = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,17 @@ class ScenarioResult:
     @property
     def hypothesis_failed(self) -> bool:
         return self.hypothesis in ("deviated", "not-met-before")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Throughput warnings, one per source: the SLOs counted from one source share its
+        traffic, so the first SLO's figures speak for them."""
+        out: dict[str, str] = {}
+        for result in self.slos:
+            text = result.weighting.throughput_warning if result.weighting else None
+            if text is not None:
+                out.setdefault(result.slo.source, text)
+        return tuple(out.values())
 
 
 @dataclass(frozen=True)
@@ -176,6 +216,42 @@ def _gap_caveats(series: Series, windows: ScenarioWindows) -> list[Caveat]:
     return [Caveat(text, False)] if missing >= 2 else []
 
 
+def _rate_in(series: Series, window: Window | None) -> float | None:
+    """Events per second over the window's seconds that have a sample (an empty sample is a
+    second with no traffic; a missing one is no data)."""
+    if window is None:
+        return None
+    seconds = [s for s in seconds_of(window.start, window.end) if s in series]
+    return event_rate(sum(series[s].total for s in seconds), len(seconds))
+
+
+def _differ(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return False
+    scale = max(abs(a), abs(b))
+    return scale > 0 and abs(a - b) > WEIGHTING_TOLERANCE * scale
+
+
+def _weighting(slo: SLO, series: Series, windows: ScenarioWindows, measured: Counts,
+               consumed: float | None, base_br: float | None, n: int) -> Weighting:
+    base_rate = _rate_in(series, windows.baseline)
+    fault_rate = _rate_in(series, windows.fault)
+    events = None if base_rate is None else budget_consumed_events(
+        measured.bad, base_rate, slo.objective, slo.window_seconds)
+    attributed = None if events is None else attributed_consumption(
+        events, base_br or 0.0, n, slo.window_seconds)
+    warning = None
+    if base_rate and fault_rate is not None and fault_rate < THROUGHPUT_WARNING_RATIO * base_rate:
+        warning = (f"throughput during the fault fell to {fault_rate:.0f} events/s, below half "
+                   f"the baseline's {base_rate:.0f}/s (SLO {slo.name}, {slo.source}): a "
+                   "closed-loop load waits for each answer, so the fault also cut the load; "
+                   "the time-weighted budget counts every second alike, the event-weighted one "
+                   "counts bad events against the baseline's traffic (an arrival shape holds "
+                   "the rate)")
+    return Weighting(events, attributed, base_rate, fault_rate, _differ(consumed, events),
+                     warning)
+
+
 def _slo_result(
     slo: SLO,
     series: Series,
@@ -237,6 +313,7 @@ def _slo_result(
         recovery_seconds=recovery,
         verdict=verdict,
         reason=reason,
+        weighting=_weighting(slo, series, windows, measured, consumed, base_br, n),
     )
 
 

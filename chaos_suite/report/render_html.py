@@ -7,11 +7,13 @@ from typing import Any
 
 from chaos_suite.report.analysis import RunAnalysis
 from chaos_suite.report.render_markdown import (
+    WEIGHTING_NOTE,
     fault_text,
     headline,
     row_cells,
     run_facts,
     timeline_rows,
+    weighting_text,
 )
 from chaos_suite.report.series import Sample
 
@@ -45,6 +47,7 @@ def _context(analysis: RunAnalysis, samples: Sequence[Sample] = ()) -> dict[str,
         "headline": f"{outcome} {code}",
         "facts": run_facts(analysis),
         "abort": abort,
+        "weighting_note": WEIGHTING_NOTE,
         "scenarios": [
             {
                 "name": s.name,
@@ -52,7 +55,9 @@ def _context(analysis: RunAnalysis, samples: Sequence[Sample] = ()) -> dict[str,
                 "experiment": s.experiment or "?",
                 "fault": fault_text(s),
                 "hypothesis": s.hypothesis,
-                "rows": [row_cells(result) for result in s.slos],
+                "rows": [{**row_cells(result), "weighting": weighting_text(result).strip()}
+                         for result in s.slos],
+                "warnings": s.warnings,
                 "chart": charts.get(s.name, ""),
             }
             for s in analysis.scenarios

@@ -49,6 +49,24 @@ def _slo(slo: SLO) -> dict[str, Any]:
     }
 
 
+def _weighting(result: SLOResult) -> dict[str, Any]:
+    """Which weighting the observed budget figures use (time: every second with data alike),
+    and the event-weighted ones beside them (bad events against the baseline's traffic)."""
+    w = result.weighting
+    return {
+        "observed_budget": "time",
+        "events": {
+            "budget_consumed": w.budget_consumed_events if w else None,
+            "budget_consumed_attributed": w.budget_consumed_attributed_events if w else None,
+        },
+        "differ": w.differ if w else False,
+        "events_per_second": {
+            "baseline": w.baseline_events_per_second if w else None,
+            "fault": w.fault_events_per_second if w else None,
+        },
+    }
+
+
 def _slo_result(result: SLOResult) -> dict[str, Any]:
     expected = result.expected
     return {
@@ -70,6 +88,7 @@ def _slo_result(result: SLOResult) -> dict[str, Any]:
             "recovery_seconds": result.recovery_seconds,
             "measurement_seconds_with_data": result.measurement_data_seconds,
         },
+        "weighting": _weighting(result),
         "expected": {
             "min_budget_consumed": expected.min_budget_consumed,
             "max_budget_consumed": expected.max_budget_consumed,
@@ -105,6 +124,7 @@ def _scenario(scenario: ScenarioResult) -> dict[str, Any]:
         "baseline": _window(windows.baseline) if windows else None,
         "measurement": _window(windows.measurement) if windows else None,
         "faults": [{**entry, "t": iso(entry["t"])} for entry in (windows.faults if windows else [])],
+        "warnings": list(scenario.warnings),
     }
 
 

@@ -63,13 +63,48 @@ def events_text(result: SLOResult) -> str:
     return f"{text}; baseline: {base.bad} bad / {base.total}"
 
 
+WEIGHTING_NOTE = (
+    "They are time-weighted (Σ BR·Δt / P: every second with data counts alike, "
+    "whatever its traffic). Where the event-weighted figure (the bad events / (B · N_P), "
+    "N_P = the baseline's events per second × P, as an Occurrences SLO counts them) differs by "
+    "more than 20%, both are shown: a fault that changes the traffic (a closed-loop load "
+    "under a latency fault) sets them apart."
+)
+
+
+def observed_text(result: SLOResult) -> str:
+    """Consumed (attributed), time-weighted; the event-weighted pair too when they differ."""
+    text = f"{percent(result.budget_consumed)} ({percent(result.budget_consumed_attributed)})"
+    w = result.weighting
+    if w is None or not w.differ:
+        return text
+    return (f"{text} time-weighted; {percent(w.budget_consumed_events)} "
+            f"({percent(w.budget_consumed_attributed_events)}) event-weighted")
+
+
+def weighting_text(result: SLOResult) -> str:
+    """A sentence on the event-weighted figure when it differs from the time-weighted one."""
+    w = result.weighting
+    if w is None or not w.differ or w.baseline_events_per_second is None:
+        return ""
+    time_c, events_c = result.budget_consumed, w.budget_consumed_events
+    factor = ""
+    if time_c and events_c and time_c > 0 and events_c > 0:
+        ratio = time_c / events_c
+        factor = (f", {ratio:.1f}× less than time-weighted" if ratio > 1 else
+                  f", {1 / ratio:.1f}× more than time-weighted")
+    return (f" Counted in events against the baseline's {w.baseline_events_per_second:.0f} "
+            f"events/s it spent {percent(events_c)} "
+            f"({percent(w.budget_consumed_attributed_events)} attributed){factor}.")
+
+
 def row_cells(result: SLOResult) -> dict[str, str]:
     """The cells of one SLO row, shared by the Markdown and HTML tables."""
     ci = result.budget_consumed_attributed_ci
     return {
         "slo": result.slo.name,
         "expected": expected_text(result.expected),
-        "observed": (f"{percent(result.budget_consumed)} ({percent(result.budget_consumed_attributed)})"),
+        "observed": observed_text(result),
         "ci": "n/a" if ci is None else f"{percent(ci[0])} to {percent(ci[1])}",
         "peak": rate(result.peak_burn_rate),
         "events": events_text(result),
@@ -114,7 +149,9 @@ def _scenario(scenario: ScenarioResult) -> list[str]:
         recovery = ""
         if result.recovery_seconds is not None and "recover" not in result.reason:
             recovery = f" Recovered (BR ≤ 1) {result.recovery_seconds:.0f} s after the fault."
-        lines.append(f"- **{result.slo.name}**: {result.reason}.{recovery}")
+        lines.append(f"- **{result.slo.name}**: {result.reason}.{recovery}"
+                     f"{weighting_text(result)}")
+    lines += [f"- **Warning:** {warning}." for warning in scenario.warnings]
     lines.append("")
     return lines
 
@@ -192,6 +229,8 @@ def render_markdown(analysis: RunAnalysis) -> str:
             '"attributed" subtracts what the baseline burn rate would have spent anyway. '
             "The 95% CI is that of the attributed figure."
         ),
+        "",
+        WEIGHTING_NOTE,
         "",
     ]
     for scenario in analysis.scenarios:

@@ -143,6 +143,36 @@ def budget_spend(
     return BudgetSpend(weighted / window_s, data_s, window_s, baseline_burn_rate)
 
 
+def event_rate(total: int, seconds: float) -> float | None:
+    """Events per second: ``total`` events over ``seconds`` with data; None without time."""
+    if total < 0:
+        raise ValueError(f"total must be >= 0; got {total!r}")
+    if not (math.isfinite(seconds) and seconds > 0):
+        return None
+    return total / seconds
+
+
+def budget_consumed_events(
+    bad: int, baseline_rate: float, objective: float, window_s: float
+) -> float | None:
+    """C_events = bad / (B * N_P), N_P = r_baseline * P: bad events counted against the events
+    the window holds at the baseline's traffic, as an Occurrences SLO counts them.
+
+    The time form (:func:`consumed_over_buckets`, sum of BR_i * dt_i / P) weights every second
+    alike whatever its traffic; the two agree at constant traffic. When a fault cuts the
+    traffic (closed-loop load waits for slow answers) the time form stays what the users felt
+    per second while the event form shrinks with the events that were never sent. None when
+    the baseline had no traffic (N_P unknown).
+    """
+    budget = _check_objective(objective)
+    _check_positive("window_s", window_s)
+    if bad < 0:
+        raise ValueError(f"bad must be >= 0; got {bad!r}")
+    if not (math.isfinite(baseline_rate) and baseline_rate > 0):
+        return None
+    return bad / (budget * baseline_rate * window_s)
+
+
 def time_to_exhaustion(burn_rate: float, window_s: float) -> float:
     """P / BR: seconds until a full budget is gone at this burn rate (inf when BR is 0)."""
     _check_positive("window_s", window_s)
