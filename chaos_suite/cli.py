@@ -197,6 +197,49 @@ def slo_explain(files: tuple[Path, ...], fmt: str) -> None:
         click.echo(explain_text(specs))
 
 
+@slo.command("rules")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--windows", default=None, metavar="google|sloth|pyrra|FILE",
+              help="alert windows: a built-in set, or a YAML file of {severity, long, short, "
+                   "factor, for} rows [default: the set of the tool that owns each SLO, as "
+                   "`slo explain` shows]")
+@click.option("--eval-interval", "eval_interval", default=None, metavar="DURATION",
+              help="the rule groups' evaluation interval, e.g. 1s for a gameday's short windows "
+                   "[default: Prometheus's global one]")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write the rule file here instead of stdout")
+def slo_rules(files: tuple[Path, ...], windows: str | None, eval_interval: str | None,
+              out: Path | None) -> None:
+    """A Prometheus rule file for SLOs with a Prometheus source: error-ratio recording rules
+    named as Sloth names them (slo:sli_error:ratio_rate5m ...) and multi-window, multi-burn-rate
+    page and ticket alerts. It passes `promtool check rules`."""
+    from chaos_suite.detection.rules import generate_rules
+    from chaos_suite.detection.window_file import load_window_set
+    from chaos_suite.detection.windows import BUILTIN_SETS, WindowSet
+    from chaos_suite.files.loader import load_slos
+    from chaos_suite.slo.duration import parse_duration
+
+    interval = None
+    if eval_interval is not None:
+        try:
+            interval = parse_duration(eval_interval, maximum=MAX_PHASE_SECONDS)
+        except ValueError as exc:
+            raise InputError(f"--eval-interval: {exc}") from None
+    chosen: str | WindowSet | None = windows
+    if windows is not None and windows not in BUILTIN_SETS:
+        chosen = load_window_set(Path(windows))
+    text = generate_rules(load_slos(list(files)), chosen, interval, [str(f) for f in files])
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as exc:  # a missing folder, read-only, a NUL byte
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"--out: cannot write '{out}': {problem}") from None
+    click.echo(str(out))
+
+
 # ---------------------------------------------------------------- runs
 
 
