@@ -300,11 +300,20 @@ class _Run:
         return load
 
     def _on_load_sample(self, raw: Mapping[str, object]) -> None:
-        """Reader thread of the load process: a sample, also watched for gaps (a stall)."""
+        """Reader thread of the load process: a sample, also watched for gaps (a stall) and for
+        a load whose requests mostly get 4xx answers (said once per phase)."""
         silence = self.watch.load_sample()
         if silence is not None:
             self.record.event(LoadStalled(seconds=round(silence, 3)))
         self._on_source_sample(raw)
+        requests, client_errors = (v if isinstance(v, int) and not isinstance(v, bool) else None
+                                   for v in (raw.get("requests"), raw.get("status_4xx")))
+        # the phase, from what the main thread sets: baseline (no baseline yet), a scenario
+        # (its extension), a cool-down; consecutive phases always differ
+        phase = (self.baseline is not None, self.extension is not None)
+        warning = self.watch.load_answers(requests, client_errors, phase)
+        if warning is not None:
+            self.out.error(warning)
 
     def _on_source_sample(self, raw: Mapping[str, object]) -> None:
         if "t" not in raw or "slis" not in raw:

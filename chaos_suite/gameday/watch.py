@@ -8,7 +8,8 @@ reported through a callback and makes the scenario's figures inconclusive."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping
 from typing import Protocol
 
 # consecutive failed health checks of a local target's admin API before the run stops (exit 4)
@@ -18,6 +19,10 @@ ADMIN_FAILURES_BEFORE_ERROR = 3
 # run with rollbacks, since the fault would go on unmeasured.
 LOAD_GAP_S = 2.5
 LOAD_STALL_ABORT_S = 8.0
+# The console warns when most requests of the load's last this many seconds got a 4xx answer:
+# a 4xx is good for availability, so such a load measures nothing a fault could burn (the
+# report makes such a fault window inconclusive, report/analysis.py)
+CLIENT_ERROR_WINDOW_S = 5
 
 
 class SampleSource(Protocol):
@@ -68,6 +73,10 @@ class RunWatch:
         self.fault_generation: int | None = None
         self.last_load_sample: float | None = None
         self.admin_failures = 0
+        # (requests, 4xx answers) of the last load seconds, and the phase already warned about
+        self._answers: deque[tuple[int, int]] = deque(maxlen=CLIENT_ERROR_WINDOW_S)
+        self._answers_phase: Hashable = None
+        self._answers_warned = False
 
     def watch_target(self, control: TargetControl, url: str | None) -> None:
         self.control, self.control_url = control, url
@@ -78,6 +87,26 @@ class RunWatch:
         now = self.clock()
         last, self.last_load_sample = self.last_load_sample, now
         return now - last if last is not None and now - last > LOAD_GAP_S else None
+
+    def load_answers(self, requests: int | None, client_errors: int | None,
+                     phase: Hashable) -> str | None:
+        """A load second's request and 4xx counts (None: the sample does not count them). A
+        warning when most requests of the last CLIENT_ERROR_WINDOW_S seconds got a 4xx answer,
+        at most once per `phase` (any value that changes when the run's phase does)."""
+        if phase != self._answers_phase:
+            self._answers_phase, self._answers_warned = phase, False
+        if requests is None or client_errors is None:
+            return None
+        self._answers.append((requests, client_errors))
+        total = sum(r for r, _ in self._answers)
+        errors = sum(e for _, e in self._answers)
+        if self._answers_warned or len(self._answers) < CLIENT_ERROR_WINDOW_S or \
+                errors * 2 <= total:
+            return None
+        self._answers_warned = True
+        return (f"{errors} of {total} requests in the last {CLIENT_ERROR_WINDOW_S} s got a 4xx "
+                "answer: the load is not exercising the service (wrong paths, host or "
+                "credentials?); a fault measured like this is inconclusive")
 
     def problem(self) -> str | None:
         load = self.load

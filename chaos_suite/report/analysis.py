@@ -30,6 +30,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chaos_suite.load.buckets import path_may_match
+from chaos_suite.record import Sample as RecordSample
 from chaos_suite.report.phases import PhaseSpan, ScenarioWindows, Window, phase_spans
 from chaos_suite.report.phases import scenario_windows as _scenario_windows
 from chaos_suite.report.record import Event, Expectation, Note, Plan, RecordView, ScenarioPlan
@@ -214,6 +216,48 @@ def _gap_caveats(series: Series, windows: ScenarioWindows) -> list[Caveat]:
     if missing * 2 > len(seconds):
         return [Caveat(text, True)]
     return [Caveat(text, False)] if missing >= 2 else []
+
+
+def _reach_caveats(samples: Sequence[RecordSample], windows: ScenarioWindows) -> list[Caveat]:
+    """Whether the load reached what the fault hit, from the load samples of the fault window
+    (their status_4xx and paths; records without them get no caveat):
+
+    - more than half of the requests answered 4xx: a 4xx is good for availability, so the
+      load measured a service that was not serving it (wrong paths, host or credentials), and
+      a fault on the real routes would burn nothing;
+    - a fault limited to path prefixes (its detail's ``paths``) that no request may have had:
+      the fault landed where the load never went. Path keys are coarse (load/buckets.py), so
+      this is said only when no key may match, never on a guess."""
+    seconds = seconds_of(windows.fault.start, windows.fault.end)
+    load = [s for s in samples if s.source == "load" and s.t in seconds]
+    out: list[Caveat] = []
+    counted = [s for s in load if s.status_4xx is not None and s.requests is not None]
+    requests = sum(s.requests or 0 for s in counted)
+    client_errors = sum(s.status_4xx or 0 for s in counted)
+    if requests and client_errors * 2 > requests:
+        out.append(Caveat(f"{client_errors} of {requests} requests in the fault window got a "
+                          "4xx answer: the load was not exercising the service (wrong paths, "
+                          "host or credentials?)", True))
+    reached: dict[str, int] = {}
+    for sample in load:
+        for key, count in (sample.paths or {}).items():
+            reached[key] = reached.get(key, 0) + count
+    if not reached:
+        return out  # no path counts in this record: nothing to say either way
+    for fault in windows.faults:
+        detail = fault.get("detail")
+        paths = detail.get("paths") if fault.get("event") == "fault_injected" and \
+            isinstance(detail, dict) else None
+        prefixes = [p for p in paths or [] if isinstance(p, str)]
+        if not prefixes or any(path_may_match(key, p) for key in reached for p in prefixes):
+            continue
+        seen = sorted(reached, key=lambda k: -reached[k])[:5]
+        text = (f"{fault.get('fault')} applied only to {', '.join(prefixes)}, which no "
+                f"request of the load reached (it requested {', '.join(seen)}"
+                f"{', ...' if len(reached) > len(seen) else ''})")
+        if all(c.text != text for c in out):  # a fault injected twice is said once
+            out.append(Caveat(text, True))
+    return out
 
 
 def _rate_in(series: Series, window: Window | None) -> float | None:
@@ -407,7 +451,8 @@ def analyze_run(record: RecordView) -> RunAnalysis:
             continue
         deviated, met_before, hypothesis = _hypothesis(windows.phase)
         scenario_status = _scenario_status(windows.phase, status)
-        caveats = _scenario_caveats(events, windows, scenario_status)
+        caveats = [*_scenario_caveats(events, windows, scenario_status),
+                   *_reach_caveats(record.record.samples, windows)]
         results = tuple(
             _slo_result(
                 slo,
