@@ -186,8 +186,15 @@ def _is_dir(path: Path) -> bool:
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files as given; folders expanded to their YAML/JSON files and locustfiles (sorted,
     recursive). A folder's .py files count as locustfiles when they import locust, so helper
-    modules beside them are not reported as locustfiles without User classes."""
+    modules beside them are not reported as locustfiles without User classes; hidden folders
+    and installed packages (a .venv's site-packages, Locust's own modules) are not looked in."""
     from chaos_suite.files.locustfile import imports_locust
+
+    def locustfile(folder: Path, p: Path) -> bool:
+        inside = p.relative_to(folder).parts[:-1]
+        return (p.suffix == LOCUSTFILE_SUFFIX
+                and not any(part.startswith(".") or part == "site-packages" for part in inside)
+                and imports_locust(p))
 
     out: list[Path] = []
     for path in paths:
@@ -195,7 +202,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
             out.extend(
                 sorted(p for p in path.rglob("*") if p.is_file() and
                        (p.suffix in YAML_SUFFIXES or p.suffix == ".json"
-                        or (p.suffix == LOCUSTFILE_SUFFIX and imports_locust(p))))
+                        or locustfile(path, p)))
             )
         else:
             out.append(path)

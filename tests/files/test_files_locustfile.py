@@ -155,7 +155,7 @@ def test_an_import_that_hangs_is_cut_off_and_leaves_no_process(tmp_path: Path) -
 def test_validate_dir_covers_every_file_type(tmp_path: Path) -> None:
     """SLOs, plan, environment, experiment and locustfiles side by side: each good one 'ok',
     each bad one a single line; a helper module that does not import locust is not a
-    locustfile and is left alone."""
+    locustfile, and a virtualenv's packages are not looked in."""
     folder = tmp_path / "gameday"
     (folder / "slos").mkdir(parents=True)
     (folder / "environments").mkdir()
@@ -167,6 +167,9 @@ def test_validate_dir_covers_every_file_type(tmp_path: Path) -> None:
                 folder / "experiments" / "errors.yaml")
     _write(folder, "shop.py", GOOD)
     _write(folder, "helpers.py", "def sku(n):\n    return f'sku-{n}'\n")
+    installed = folder / ".venv" / "lib" / "site-packages" / "lib"
+    installed.mkdir(parents=True)
+    _write(installed, "base.py", NO_USER)  # an installed package's module, not a locustfile
     _write(folder, "broken_import.py", IMPORT_ERROR)
     _write(folder, "no_user.py", NO_USER)
     _write(folder, "plan.yaml", (
