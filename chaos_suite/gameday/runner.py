@@ -330,8 +330,21 @@ class _Run:
             if self.store.total_events(names) > 0:
                 return
             time.sleep(0.2)
-        raise PreflightError("no traffic measured within "
-                             f"{timeout_s:.0f} s of starting load: is the target reachable?")
+        raise PreflightError(self._no_traffic(timeout_s))
+
+    def _no_traffic(self, timeout_s: float) -> str:
+        """Why no SLO measured traffic. When the load's requests were answered but a Prometheus
+        query matches no series, the query is at fault, not the target."""
+        from chaos_suite.gameday.prom_sampler import PrometheusSampler
+
+        requests = self.load.requests_seen if self.load is not None else 0
+        for _, source in self.sources:
+            silence = source.silence() if isinstance(source, PrometheusSampler) else None
+            if silence is not None and requests:
+                return (f"{silence}, while the load sent {requests} requests: check the "
+                        "query's metric name and labels (and that Prometheus scrapes the target)")
+        return (f"no traffic measured within {timeout_s:.0f} s of starting load: is the target "
+                "reachable?")
 
     # ------------------------------------------------------------ phases
 
@@ -578,8 +591,6 @@ class _Run:
     def _finish(self) -> Outcome:
         """The outcome is decided once, by the analysis of the record (which also holds the
         runner's own 2/3/4); the reports and the console show that one decision."""
-        from chaos_suite.report import report_run
-
         self._release_reserve()
         ended = self._guarded("recording the end of the run", lambda: self.record.event(
             RunEnded(status=self.status, exit_code=self.exit_code, reason=self.reason)) or True)
@@ -587,6 +598,8 @@ class _Run:
         if not ended:
             return Outcome(self.exit_code or 4, self.run_dir, self.status)
         try:
+            from chaos_suite.report import report_run
+
             rendered = report_run(self.run_dir, ("json", "md", "junit", "html"))
         except (ChaosSuiteError, OSError) as exc:
             self.out.error(f"report failed: {exc}")

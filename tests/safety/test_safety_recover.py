@@ -62,7 +62,8 @@ def start_run(plan: Path, reports: Path) -> subprocess.Popen[str]:
 
 
 def wait_injected(reports: Path) -> Path:
-    return wait_for_event(reports, "fault_injected", timeout_s=40)[0]
+    # a bound on waiting, not a speed check: on 2 busy cores a run's start-up can take a while
+    return wait_for_event(reports, "fault_injected", timeout_s=90)[0]
 
 
 def locust_pid(run_dir: Path) -> int | None:
