@@ -1,6 +1,7 @@
 """Server-side samples during a run, for SLOs whose source is Prometheus: every second, the
 counts of a second that is `lag_s` old (Prometheus needs a few scrapes before a second is
-complete), fed to the same sink as the load's samples."""
+complete), fed to the same sink as the load's samples. Before anything starts, `preflight`
+evaluates every query as the sampler will send it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chaos_suite.errors import ChaosSuiteError, PreflightError
+from chaos_suite.errors import ChaosSuiteError, InputError, PreflightError
 from chaos_suite.files.environment import PrometheusConfig
 from chaos_suite.files.slo_file import PrometheusSource, SLOSpec
 
 LAG_S = 4  # seconds behind the wall clock: 1 s scrapes + Prometheus's ingestion delay
+# how far back preflight evaluates each query: a few scrape intervals, so that one missed
+# scrape or a rate window just opening is not taken for a query that matches nothing
+PREFLIGHT_RANGE_S = 30.0
 
 
 def prometheus_slos(specs: list[SLOSpec]) -> list[SLOSpec]:
@@ -21,22 +25,32 @@ def prometheus_slos(specs: list[SLOSpec]) -> list[SLOSpec]:
 
 
 def preflight(specs: list[SLOSpec], config: PrometheusConfig | None) -> None:
-    """Before anything starts: the source is configured, answers, and every query is valid
-    PromQL (a bad query is an input error, exit 2)."""
+    """Before anything starts (the dry run too): the source is configured and answers, and
+    every query, as the sampler will send it (a `{{window}}` filled), is valid PromQL and
+    returns finite numbers over the last PREFLIGHT_RANGE_S: else exit 2 naming the SLO and
+    the query. A `bad` query may match no series yet (a counter of errors is often created at
+    the first error); a `total` or `good` query that matches nothing would measure nothing."""
     if not specs:
         return
     if config is None:
         raise PreflightError(f"SLO '{specs[0].name}' reads from prometheus, but the environment "
                              "has no sources.prometheus.url")
-    from chaos_suite.sources.prometheus import PrometheusClient
+    from chaos_suite.sources.prometheus import PrometheusClient, check_query, sampled_query
 
     with PrometheusClient(config.url, config.timeout) as client:
         for spec in specs:
             source = spec.source
             assert isinstance(source, PrometheusSource)
-            for query in (source.total, source.good, source.bad):
-                if query:
-                    client.query(query)
+            for role, query in (("total", source.total), ("good", source.good),
+                                ("bad", source.bad)):
+                if not query:
+                    continue
+                sent = sampled_query(query)[0]
+                problem = check_query(client, sent, PREFLIGHT_RANGE_S)
+                if problem is None or (role == "bad" and problem.startswith("matches no")):
+                    continue
+                raise InputError(f"SLO '{spec.name}': prometheus {role} query {sent!r} "
+                                 f"{problem}")
 
 
 class PrometheusSampler:
@@ -49,21 +63,36 @@ class PrometheusSampler:
         self._stop = threading.Event()
         self._next = int(time.time()) - lag_s
         self.error: str | None = None
+        # SLO -> its total query as sent, while that query matches no series
+        self._no_series: dict[str, str] = {}
         self._thread = threading.Thread(target=self._loop, name="chaos-suite-prometheus",
                                         daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def silence(self) -> str | None:
+        """Why an SLO of this source measures nothing, when its query matches no series (as
+        opposed to counting no events): for the runner to say instead of 'target unreachable'."""
+        silent = list(self._no_series.items())  # copied: the sampler thread updates it
+        if not silent:
+            return None
+        name, query = silent[0]
+        return f"SLO '{name}': prometheus query {query!r} matches no series"
+
     def _emit_until(self, client: Any, last: int) -> None:
-        from chaos_suite.sources.prometheus import sample_second
+        from chaos_suite.sources.prometheus import read_second
 
         while self._next <= last:
             merged: dict[str, Any] = {"t": self._next, "source": "prometheus", "slis": {}}
             for spec in self._specs:
-                sample = sample_second(spec, client, self._next)
+                sample, silent = read_second(spec, client, self._next)
                 merged["slis"].update(sample["slis"] if sample else
                                       {spec.name: {"good": 0, "total": 0}})
+                if silent is None:
+                    self._no_series.pop(spec.name, None)
+                else:
+                    self._no_series[spec.name] = silent
             self._on_sample(merged)
             self._next += 1
 

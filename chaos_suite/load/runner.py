@@ -74,6 +74,7 @@ class LoadProcess:
         self._error: str | None = None
         self._summary: dict[str, Any] | None = None
         self.samples_seen = 0
+        self.requests_seen = 0  # requests the samples counted (whatever SLIs they match)
 
     # -- properties -------------------------------------------------------------------------
 
@@ -255,6 +256,9 @@ class LoadProcess:
         kind = msg.get("type")
         if kind is None:
             self.samples_seen += 1
+            requests = msg.get("requests")
+            if isinstance(requests, int) and not isinstance(requests, bool):
+                self.requests_seen += requests
             try:
                 self._on_sample(msg)
             except Exception:

@@ -7,6 +7,10 @@ Windowed counts follow one rule (see :func:`increase_over`): a query containing 
 (or Sloth's ``{{.window}}``) is run as written with the window substituted; any other query is
 read as a cumulative counter and differenced between the window's two ends, unless the source
 says ``counter: false`` (OpenSLO's gauge or already-computed rate), which is read as it is.
+
+Per-second samples of a templated query use a window of ``SAMPLE_WINDOW_S`` (a range function
+over one second finds at most one scrape and answers nothing): a ``rate``/``irate`` there is
+already per second, any other range function is divided by the window (:func:`sampled_query`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ WINDOW_PLACEHOLDER: Final = re.compile(r"\{\{\s*\.?window\s*\}\}")
 # Prometheus answers these error types when the query itself is at fault (bad syntax, or an
 # expression that cannot be evaluated, e.g. many-to-many matching): the user must fix the file.
 QUERY_ERROR_TYPES: Final = frozenset({"bad_data", "execution"})
+# the window a templated query gets for one second's sample: rate(x[1s]) over 1 s scrapes holds
+# one point and answers nothing; 5 s holds a few scrapes even when one arrives late
+SAMPLE_WINDOW_S: Final = 5.0
+# range functions whose value is already per second (the others count over their window)
+_PER_SECOND_FUNCTIONS: Final = frozenset({"rate", "irate"})
+_QUOTED: Final = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_FUNCTION_BEFORE: Final = re.compile(r"([A-Za-z_]\w*)\s*\($")
 
 
 class PrometheusClient:
@@ -76,6 +87,23 @@ class PrometheusClient:
         # POST (form-encoded) so long queries never hit URL length limits.
         data = self._api("/api/v1/query", form, promql)
         return _sum_result(data, promql)
+
+    def query_range(self, promql: str, start: float, end: float,
+                    step_s: float = 1.0) -> list[list[float]]:
+        """Range query: each series' values from ``start`` to ``end`` (Unix times), as floats
+        (NaN and ±Inf kept: the caller decides what they mean). An empty list: no series."""
+        form = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}",
+                "step": f"{step_s:g}"}
+        data = self._api("/api/v1/query_range", form, promql)
+        result = data.get("result")
+        if data.get("resultType") != "matrix" or not isinstance(result, list):
+            raise InputError(f"prometheus query {promql!r} returns a {data.get('resultType')}, "
+                             "not a number or instant vector")
+        try:
+            return [[_sample_value(pair) for pair in series["values"]] for series in result]
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise PreflightError(f"prometheus sent a malformed result for {promql!r}: "
+                                 f"{exc!r}") from exc
 
     def _api(self, path: str, form: dict[str, str], promql: str) -> dict[str, Any]:
         try:
@@ -151,6 +179,54 @@ def gauge_query(query: str, window_s: float) -> str:
 def substitute_window(query: str, window_s: float) -> str:
     """Replace every ``{{window}}``/``{{.window}}`` by a Prometheus duration literal."""
     return WINDOW_PLACEHOLDER.sub(prometheus_duration(window_s), query)
+
+
+def per_second_template(query: str) -> bool:
+    """Whether the range function the ``{{window}}`` placeholder sits in answers per second
+    (``rate``, ``irate``), not a count over the window (``increase``, ``count_over_time``...).
+    Quoted label values are skipped: a regex like ``code=~"(5..|429)"`` has parentheses too."""
+    match = WINDOW_PLACEHOLDER.search(query)
+    if match is None:
+        return False
+    before = _QUOTED.sub('""', query[:match.start()])
+    # the innermost open call: the last "(" not closed before the placeholder
+    depth = 0
+    for i in range(len(before) - 1, -1, -1):
+        if before[i] == ")":
+            depth += 1
+        elif before[i] == "(":
+            if depth == 0:
+                function = _FUNCTION_BEFORE.search(before[:i + 1])
+                return function is not None and function.group(1) in _PER_SECOND_FUNCTIONS
+            depth -= 1
+    return False
+
+
+def sampled_query(query: str) -> tuple[str, float | None]:
+    """The query a per-second sample sends, and how its value becomes one second's events:
+    a templated query over ``SAMPLE_WINDOW_S`` (its value per second as is for a rate, else
+    divided by the window; the factor returned), or None: read by :meth:`increase_over` over
+    one second (a counter differenced, a gauge read as it is)."""
+    if WINDOW_PLACEHOLDER.search(query):
+        scale = 1.0 if per_second_template(query) else 1.0 / SAMPLE_WINDOW_S
+        return substitute_window(query, SAMPLE_WINDOW_S), scale
+    return query, None
+
+
+def check_query(client: PrometheusClient, query: str, range_s: float,
+                at: float | None = None) -> str | None:
+    """What is wrong with a query as a source of counts, judged over the last ``range_s``
+    seconds at 1 s steps: 'matches no series' (a wrong metric name or label), 'returns NaN or
+    infinite values' (a division by zero, say); None when it returns finite numbers. A
+    malformed query raises InputError as :meth:`PrometheusClient.query` does."""
+    end = time.time() if at is None else at
+    series = client.query_range(query, end - range_s, end)
+    values = [v for points in series for v in points]
+    if not values:
+        return f"matches no series over the last {range_s:g} s"
+    if not all(math.isfinite(v) for v in values):
+        return "returns NaN or infinite values (a division by zero?)"
+    return None
 
 
 def prometheus_duration(seconds: float) -> str:
@@ -278,16 +354,42 @@ def budget_status(spec: SLOSpec, client: PrometheusClient,
                         at=moment, queries=queries)
 
 
+def _second_events(client: PrometheusClient, query: str, counter: bool,
+                   second: int) -> float | None:
+    """One second's events of one query (:func:`sampled_query`); None: no series there."""
+    sent, scale = sampled_query(query)
+    if scale is None:
+        return client.increase_over(query, 1.0, float(second + 1), counter)
+    value = client.query(sent, float(second + 1))
+    return None if value is None else value * scale
+
+
+def read_second(spec: SLOSpec, client: PrometheusClient,
+                second: int) -> tuple[dict[str, Any] | None, str | None]:
+    """:func:`sample_second`'s sample, and the total query as sent when it matched no series
+    at that second (None otherwise): "no events" and "the query finds nothing" differ."""
+    source = _prometheus_source(spec)
+    counter = source.counter
+    total = _second_events(client, source.total, counter, second)
+    if source.good is not None:
+        good = _second_events(client, source.good, counter, second) or 0.0
+    else:
+        good = (total or 0.0) - (_second_events(client, source.bad or "", counter, second) or 0.0)
+    silent = None if total is not None else sampled_query(source.total)[0]
+    events = round(total or 0.0)
+    if events <= 0:
+        return None, silent
+    good_events = min(max(round(good), 0), events)  # the queries may see a scrape apart
+    return ({"t": second, "source": "prometheus",
+             "slis": {spec.name: {"good": good_events, "total": events}}}, None)
+
+
 def sample_second(spec: SLOSpec, client: PrometheusClient, second: int) -> dict[str, Any] | None:
     """A run-record sample for [second, second + 1): ``{"t", "source": "prometheus", "slis":
     {name: {"good", "total"}}}`` with counts rounded to whole events; None without events.
 
     Only as fine as the scrape interval: with 1 s scrapes, a second's events may land in the
-    neighbouring second. Query the past (a second a few scrapes old), not the current second.
+    neighbouring second, and a templated query averages the ``SAMPLE_WINDOW_S`` seconds up to
+    the second's end. Query the past (a second a few scrapes old), not the current second.
     """
-    good, total, _ = _good_total(_prometheus_source(spec), client, 1.0, float(second + 1))
-    events = round(total)
-    if events <= 0:
-        return None
-    return {"t": second, "source": "prometheus",
-            "slis": {spec.name: {"good": min(round(good), events), "total": events}}}
+    return read_second(spec, client, second)[0]

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import pytest
+import yaml
 from support.prometheus_server import PrometheusServer, start_prometheus
 
 from chaos_suite.errors import InputError, PreflightError
+from chaos_suite.files.environment import PrometheusConfig
 from chaos_suite.files.slo_file import PrometheusSource, SLOSpec
+from chaos_suite.gameday.prom_sampler import PrometheusSampler, preflight
 from chaos_suite.slo.model import SLI, SLO, SLIKind
 from chaos_suite.sources.prometheus import (
+    SAMPLE_WINDOW_S,
     PrometheusClient,
     budget_status,
+    check_query,
+    per_second_template,
     prometheus_duration,
     sample_second,
+    sampled_query,
 )
 from chaos_suite.targets.local import LocalTargetClient, LocalTargetInfo, start_target, stop_target
 
@@ -225,3 +234,111 @@ def test_per_second_samples_add_up_to_the_traffic(client: PrometheusClient, traf
     quiet = traffic.scraped_second + 1  # after the last scrape that saw traffic
     poll(time.time, lambda now: now > quiet + 2, 10, "a quiet second in the past")
     assert sample_second(spec, client, quiet) is None
+
+
+# ---------------------------------------------------------------- queries checked before a run
+
+SLOTH_TOTAL = "sum(rate(checkout_http_requests_total[{{.window}}]))"
+SLOTH_BAD = 'sum(rate(checkout_http_requests_total{status_class=~"(5xx)"}[{{.window}}]))'
+NO_SERIES = 'sum(checkout_http_requests_total{status_class="nope"})'
+
+
+def _prom_config(prom: PrometheusServer) -> PrometheusConfig:
+    return PrometheusConfig.model_validate({"url": prom.url})
+
+
+def test_templated_queries_are_sent_filled_and_judged_by_per_second_form() -> None:
+    assert per_second_template(SLOTH_BAD)  # the regex's parentheses are inside quotes
+    assert not per_second_template("sum(increase(x[{{window}}]))")
+    assert sampled_query(SLOTH_TOTAL) == ("sum(rate(checkout_http_requests_total[5s]))", 1.0)
+    assert sampled_query("sum(increase(x[{{window}}]))") == (
+        "sum(increase(x[5s]))", 1 / SAMPLE_WINDOW_S)
+    assert sampled_query(TOTAL) == (TOTAL, None)  # a counter: differenced over one second
+
+
+def test_check_query_says_what_is_wrong(client: PrometheusClient, traffic: Traffic) -> None:
+    assert check_query(client, TOTAL, 10) is None
+    assert check_query(client, sampled_query(SLOTH_TOTAL)[0], 10) is None
+    assert check_query(client, NO_SERIES, 10) == "matches no series over the last 10 s"
+    problem = check_query(client, "sum(checkout_http_requests_total) / 0", 10)
+    assert problem is not None and "NaN or infinite" in problem
+
+
+def test_preflight_fills_templates_and_names_the_slo_and_query(prom: PrometheusServer,
+                                                                traffic: Traffic) -> None:
+    config = _prom_config(prom)
+    # Sloth's templates used to reach Prometheus unfilled (a parse error); a bad-events
+    # query may match nothing yet (no error so far), a total or good one may not
+    preflight([slo(PrometheusSource(total=SLOTH_TOTAL, bad=SLOTH_BAD))], config)
+    preflight([slo(PrometheusSource(total=TOTAL, bad=NO_SERIES))], config)
+    with pytest.raises(InputError) as info:
+        preflight([slo(PrometheusSource(total=NO_SERIES, good=GOOD))], config)
+    assert str(info.value) == (f"SLO 'availability': prometheus total query {NO_SERIES!r} "
+                               "matches no series over the last 30 s")
+    assert info.value.exit_code == 2
+    with pytest.raises(InputError, match=r"good query .* NaN or infinite"):
+        preflight([slo(PrometheusSource(total=TOTAL, good=f"{GOOD} / 0"))], config)
+
+
+def test_templated_slos_get_per_second_samples(client: PrometheusClient,
+                                               traffic: Traffic) -> None:
+    spec = slo(PrometheusSource(total=SLOTH_TOTAL, bad=SLOTH_BAD))
+    seconds = range(traffic.first_second - 2, traffic.scraped_second + int(SAMPLE_WINDOW_S) + 1)
+    samples = [s for s in (sample_second(spec, client, t) for t in seconds) if s is not None]
+    assert samples  # rate(x[1s]) found nothing: every second used to come back empty
+    counts = [s["slis"]["availability"] for s in samples]
+    # a rate over 5 s windows spreads the burst over the seconds after it and extrapolates at
+    # its edges: the sum is the traffic within a margin, the bad share the fault's
+    total = sum(c["total"] for c in counts)
+    assert total == pytest.approx(traffic.total, rel=0.35)
+    bad = sum(c["total"] - c["good"] for c in counts)
+    assert bad / total == pytest.approx(traffic.errors / traffic.total, abs=0.05)
+
+
+def test_the_sampler_says_when_a_query_matches_no_series(prom: PrometheusServer,
+                                                          traffic: Traffic) -> None:
+    silent = slo(PrometheusSource(total=NO_SERIES, good=NO_SERIES))
+    seen: list[dict[str, object]] = []
+    with PrometheusClient(prom.url) as c:  # a young Prometheus has no samples 8 s back yet
+        poll(lambda: c.query(TOTAL, at=time.time() - 8), lambda v: v is not None, 20,
+             "a sample 8 s old")
+    # from 8 s back to 6 s back: the loop's step over seconds Prometheus has, without its thread
+    sampler = PrometheusSampler([silent], _prom_config(prom), seen.append, lag_s=8)
+    with PrometheusClient(prom.url) as c:
+        sampler._emit_until(c, int(time.time()) - 6)
+    assert seen and all(s["slis"] == {"availability": {"good": 0, "total": 0}} for s in seen)
+    assert sampler.silence() == (f"SLO 'availability': prometheus query {NO_SERIES!r} "
+                                 "matches no series")
+    loud = PrometheusSampler([slo(PrometheusSource(total=TOTAL, good=GOOD))],
+                             _prom_config(prom), seen.append, lag_s=8)
+    with PrometheusClient(prom.url) as c:
+        loud._emit_until(c, int(time.time()) - 6)
+    assert loud.silence() is None
+
+
+def test_a_dry_run_whose_query_matches_nothing_exits_2_naming_it(
+        prom: PrometheusServer, tmp_path: Path) -> None:
+    from gameday_helpers import LOCUSTFILE, action, experiment, run_cli
+
+    slos = {"kind": "SLOs", "service": "checkout", "slos": [
+        {"name": "server-availability", "objective": "99.9%", "window": "30d",
+         "source": {"type": "prometheus", "total": NO_SERIES, "bad": BAD}}]}
+    (tmp_path / "slos.yaml").write_text(yaml.safe_dump(slos))
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "prom.yaml").write_text(yaml.safe_dump({
+        "kind": "Environment", "name": "prom", "tier": "local",
+        "target": {"type": "local", "replicas": 1},
+        "sources": {"prometheus": {"url": prom.url}}}))
+    (tmp_path / "noop.json").write_text(json.dumps(experiment("nothing", [
+        action("clear", "clear_faults")])))
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump({
+        "kind": "Gameday", "name": "prom-dry", "service": "checkout", "environment": "prom",
+        "slos": "slos.yaml", "load": {"locustfile": str(LOCUSTFILE)}, "scenarios": [{
+            "name": "noop", "experiment": "noop.json",
+            "expect": {"server-availability": {"max_budget_consumed": "1%"}}}]}))
+    result = run_cli("gameday", "run", str(tmp_path / "plan.yaml"), "--dry-run",
+                     "--reports", str(tmp_path / "r"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert NO_SERIES in result.stderr and "server-availability" in result.stderr
+    assert "matches no series" in result.stderr
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
