@@ -285,7 +285,7 @@ def _read_report(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"report.json cannot be read ({exc.strerror or exc})"
     try:
         data = json.loads(raw, parse_constant=lambda _constant: None)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None, "report.json is not valid JSON (cut short?)"
     if not isinstance(data, dict):
         return None, "report.json is not a JSON object"
@@ -373,7 +373,13 @@ class Collector:
 
     def runs(self) -> Iterator[RunSummary]:
         for run_dir in discover(self.paths, self.skipped):
-            summary = self._run(run_dir)
+            try:
+                summary = self._run(run_dir)
+            except (OSError, ValueError, RecursionError) as exc:
+                # whatever else a directory holds (a file the OS refuses, figures the analysis
+                # cannot use), one run must not stop the review of the others
+                self._skip(run_dir, f"cannot be read: {_first_line(exc)}")
+                continue
             if summary is not None:
                 yield summary
 
