@@ -322,6 +322,33 @@ def gameday_note(run_dir: Path, text: str, author: str | None) -> None:
     click.echo(f"noted at {when}")
 
 
+@gameday.command("action")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("text", required=False)
+@click.option("--owner", default=None, help="who owns the action item")
+@click.option("--due", default=None, help="due date, YYYY-MM-DD")
+@click.option("--link", default=None, help="an http(s) link (ticket, runbook)")
+@click.option("--done", "done_id", default=None, help="close the action item with this id")
+def gameday_action(run_dir: Path, text: str | None, owner: str | None, due: str | None,
+                   link: str | None, done_id: str | None) -> None:
+    """Record an action item in a live or finished run, or close one with --done ID."""
+    from chaos_suite.record.writer import append_action_item, close_action_item, utc_iso
+
+    if done_id is not None:
+        if text is not None or owner is not None or due is not None or link is not None:
+            raise InputError("--done takes only the run directory and the id")
+        done = close_action_item(run_dir, done_id)
+        click.echo(f"{done.id} done at {utc_iso(done.t)}")
+        return
+    missing = [name for name, value in (("TEXT", text), ("--owner", owner), ("--due", due))
+               if value is None]
+    if missing:
+        raise InputError(f"an action item needs {', '.join(missing)} (or --done ID)")
+    assert text is not None and owner is not None and due is not None
+    item = append_action_item(run_dir, text, owner, due, link)
+    click.echo(f"{item.id} recorded at {utc_iso(item.t)}")
+
+
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--format", "formats", multiple=True,

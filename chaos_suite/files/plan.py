@@ -27,6 +27,14 @@ class Roles(StrictModel):
     observers: list[str] = Field(default_factory=list)
     scribe: str | None = None
 
+    def names(self) -> list[str]:
+        """What a scenario's ``acts`` may name: a role (facilitator, scribe, observers) or
+        whoever fills one. Empty when the plan gives no roles."""
+        filled = [n for n in (self.facilitator, self.scribe, *self.observers) if n]
+        return [*(["facilitator"] if self.facilitator else []),
+                *(["scribe"] if self.scribe else []),
+                *(["observers"] if self.observers else []), *filled]
+
 
 class Shape(StrictModel):
     """How the load's users vary over time. ``arrival`` is open-loop: ``rate`` requests a
@@ -123,6 +131,12 @@ class Scenario(StrictModel):
     expect: dict[str, Expectation] = Field(min_length=1)
     abort: AbortRule | None = None
     cooldown: Duration | None = None
+    # the scenario in the team's words, carried into the run record and the reports
+    hypothesis: str | None = Field(default=None, min_length=1, description=(
+        "what the team believes will happen, in words"))
+    runbooks: list[HttpUrl] = Field(default_factory=list, description="runbook links")
+    acts: str | None = Field(default=None, min_length=1, description=(
+        "who acts on the fault: a role of `roles` (or whoever fills one) when roles are given"))
 
 
 class GamedayModel(StrictModel):
@@ -139,6 +153,8 @@ class GamedayModel(StrictModel):
     count_from_load: list[str] = Field(default_factory=list, description="SLO names to count "
                                        "client-side from the load instead of their metric source")
     roles: Roles = Roles()
+    objectives: list[str] = Field(default_factory=list, description="the gameday's objectives, "
+                                  "in the team's words")
     load: LoadProfile = LoadProfile()
     baseline: Duration = 15.0
     cooldown: Duration = 10.0
@@ -155,6 +171,12 @@ class GamedayModel(StrictModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate scenario name(s): {', '.join(dupes)}")
+        # who acts must be someone the plan's roles know, or the report names a stranger
+        known = self.roles.names()
+        for scenario in self.scenarios:
+            if known and scenario.acts is not None and scenario.acts not in known:
+                raise ValueError(f"scenario {scenario.name}: acts '{scenario.acts}' is no role "
+                                 f"of the plan (roles: {', '.join(dict.fromkeys(known))})")
         return self
 
     @field_validator("slos")

@@ -131,6 +131,7 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
                                     max_burn_rate=plan.hypothesis.max_burn_rate),
         abort=_rule(plan.abort),
         expected_duration_seconds=estimate_duration_s(resolved),
+        objectives=tuple(plan.objectives),
         scenarios=tuple(
             ScenarioPlan(
                 name=spec.name,
@@ -146,6 +147,9 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
                                       recover_within_seconds=exp.recover_within)
                     for name, exp in spec.expect.items()
                 },
+                hypothesis=spec.hypothesis,
+                runbooks=tuple(spec.runbooks),
+                acts=spec.acts,
             )
             for spec, scenario in zip(plan.scenarios, resolved.scenarios, strict=True)),
     )

@@ -41,6 +41,7 @@ NOTES: Final = "notes.jsonl"
 JOURNALS: Final = "journals"
 LEDGER: Final = "ledger"
 SERVER_COUNTERS: Final = "server_counters.json"
+ACTION_ITEMS: Final = "action_items.jsonl"
 
 # one default per plan field: the plan file's own (files/plan.py), for records that lack one
 _PLAN_DEFAULTS = GamedayModel.model_fields
@@ -195,6 +196,10 @@ class ScenarioPlan(RecordModel):
     cooldown_seconds: Seconds | None = None
     abort: AbortRuleRecord | None = None
     expectations: dict[str, Expectation] = Field(default_factory=dict)
+    # the plan in the team's words (optional: records written before them lack them)
+    hypothesis: str | None = None  # what the team believes will happen, in words
+    runbooks: tuple[str, ...] = ()  # runbook URLs
+    acts: str | None = None  # who acts on the fault (a role name or a person)
 
 
 class RunPlan(RecordModel):
@@ -219,6 +224,7 @@ class RunPlan(RecordModel):
     hypothesis: HypothesisRecord = HypothesisRecord()
     abort: AbortRuleRecord | None = None
     expected_duration_seconds: Seconds | None = None
+    objectives: tuple[str, ...] = ()  # the gameday's objectives, in the team's words
     scenarios: tuple[ScenarioPlan, ...]
 
 
@@ -278,6 +284,63 @@ class Note(RecordModel):
     @classmethod
     def _no_author(cls, value: Any) -> Any:
         return "" if value is None else value
+
+
+# ------------------------------------------------------------------ action_items.jsonl
+
+
+class ActionItemCreated(RecordModel):
+    """An action item (`chaos-suite gameday action`). Lines are append-only events; the
+    current state of an item is the fold of its lines (see ``fold_action_items``). ``done`` is
+    on every line so that a reader taking each id's last line sees its state."""
+
+    event: Literal["created"] = "created"
+    t: float
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    due: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")  # YYYY-MM-DD
+    link: str | None = None
+    done: Literal[False] = False
+
+
+class ActionItemDone(RecordModel):
+    event: Literal["done"] = "done"
+    t: float
+    id: str = Field(min_length=1)
+    done: Literal[True] = True
+
+
+ActionItemLine = Annotated[ActionItemCreated | ActionItemDone, Field(discriminator="event")]
+ACTION_ITEM_ADAPTER: Final[TypeAdapter[ActionItemLine]] = TypeAdapter(ActionItemLine)
+
+
+class ActionItem(RecordModel):
+    """An action item's current state: its ``created`` line, closed by a ``done`` line."""
+
+    id: str
+    t: float  # created
+    text: str
+    owner: str
+    due: str
+    link: str | None = None
+    done: bool = False
+    done_t: float | None = None
+
+
+def fold_action_items(lines: list[ActionItemCreated | ActionItemDone]
+                      ) -> tuple[ActionItem, ...]:
+    """The items in creation order; a ``done`` for an unknown id is ignored (the writer never
+    writes one), a second ``created`` with a known id too."""
+    items: dict[str, ActionItem] = {}
+    for line in lines:
+        if isinstance(line, ActionItemCreated):
+            if line.id not in items:
+                items[line.id] = ActionItem(id=line.id, t=line.t, text=line.text,
+                                            owner=line.owner, due=line.due, link=line.link)
+        elif line.id in items and not items[line.id].done:
+            items[line.id] = items[line.id].model_copy(update={"done": True, "done_t": line.t})
+    return tuple(sorted(items.values(), key=lambda item: item.t))
 
 
 # ------------------------------------------------------------------ safeguard trips
@@ -537,12 +600,21 @@ class NoteEvent(EventBase):
     author: str = ""
 
 
+class NotifyFailed(EventBase):
+    """A webhook notification could not be delivered; the run goes on regardless. The URL is
+    left out (a Slack webhook URL is itself a credential)."""
+
+    type: Literal["notify_failed"] = "notify_failed"
+    kind: str  # start | scenario | abort | failed | end
+    error: str
+
+
 Event = Annotated[
     RunStarted | TargetReady | LoadStarted | SourceStarted | PhaseStarted | PhaseEnded
     | LoadStalled | FaultInterference | AbortEvent | ErrorEvent | LoadStopped | SourceStopped
     | LedgerReplayed | TargetStopped | RunEnded | ActivityStarted | ActivityEnded
     | MethodStarted | MethodEnded | RollbacksStarted | RollbacksEnded | FaultInjected
-    | FaultCleared | NoteEvent,
+    | FaultCleared | NoteEvent | NotifyFailed,
     Field(discriminator="type"),
 ]
 
@@ -599,6 +671,7 @@ class RunRecordFiles(RecordModel):
     events: list[Event] = Field(alias="events.jsonl")
     samples: list[Sample] = Field(alias="samples.jsonl")
     notes: list[Note] = Field(default_factory=list, alias="notes.jsonl")
+    action_items: list[ActionItemLine] = Field(default_factory=list, alias="action_items.jsonl")
     ledger: list[LedgerEntry] = Field(default_factory=list, alias="ledger/*.json")
     server_counters: list[ServerCounterRow] | None = Field(default=None,
                                                            alias="server_counters.json")

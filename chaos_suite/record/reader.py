@@ -19,6 +19,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.errors import InputError, ValidationError
 from chaos_suite.record.models import (
+    ACTION_ITEM_ADAPTER,
+    ACTION_ITEMS,
     EVENT_ADAPTER,
     EVENTS,
     JOURNALS,
@@ -30,6 +32,9 @@ from chaos_suite.record.models import (
     SAMPLES,
     SERVER_COUNTERS,
     SERVER_COUNTERS_ADAPTER,
+    ActionItem,
+    ActionItemCreated,
+    ActionItemDone,
     Event,
     LedgerEntry,
     Note,
@@ -37,6 +42,7 @@ from chaos_suite.record.models import (
     Sample,
     ServerCounterRow,
     SLICounts,
+    fold_action_items,
 )
 
 MAX_WARNINGS_PER_FILE = 20
@@ -58,6 +64,7 @@ class RunRecord:
     server_counters: tuple[ServerCounterRow, ...] | None
     journals: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    action_items: tuple[ActionItem, ...] = ()  # folded from action_items.jsonl
 
 
 def _loads(text: str) -> Any:
@@ -226,6 +233,19 @@ def _read_server_counters(path: Path, version: str | None, out: list[str]
         return None
 
 
+def _action_item_line(data: dict[str, Any]) -> ActionItemCreated | ActionItemDone:
+    return ACTION_ITEM_ADAPTER.validate_python(data)
+
+
+def read_action_items(run_dir: Path, warnings: list[str] | None = None
+                      ) -> tuple[ActionItem, ...]:
+    """The current state of a run's action items (action_items.jsonl folded); bad lines are
+    skipped and named in ``warnings``."""
+    lines = list(_read_jsonl(Path(run_dir) / ACTION_ITEMS, [] if warnings is None else warnings,
+                             lambda data, _: _action_item_line(data)))
+    return fold_action_items(lines)
+
+
 def load_run(run_dir: Path) -> RunRecord:
     """Read a run directory. Raises InputError (naming the file) when plan.json is unusable or
     of a version this code does not know."""
@@ -256,5 +276,6 @@ def load_run(run_dir: Path) -> RunRecord:
         ledger=_read_ledger(run_dir / LEDGER, version, warnings),
         server_counters=_read_server_counters(run_dir / SERVER_COUNTERS, version, warnings),
         journals=journals,
+        action_items=read_action_items(run_dir, warnings),
         warnings=tuple(warnings),
     )

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chaos_suite import durable
 from chaos_suite.record.models import (
+    ACTION_ITEMS,
     EVENTS,
     JOURNALS,
     NOTES,
@@ -30,6 +31,9 @@ from chaos_suite.record.models import (
     Sample,
     ServerCounterRow,
 )
+
+if TYPE_CHECKING:
+    from chaos_suite.record.models import ActionItemCreated, ActionItemDone
 
 Redact = Callable[[Any], Any]
 
@@ -137,6 +141,88 @@ def append_note(run_dir: Path, text: str, author: str | None = None) -> str:
     # at hand here, the environment's and the kubeconfig's secrets are
     durable.append_line(run_dir / NOTES, _line(note, redactor_for(())))
     return utc_iso(note.t)
+
+
+def _action_item_lines(path: Path) -> list[ActionItemCreated | ActionItemDone]:
+    from chaos_suite.record.reader import _action_item_line, _read_jsonl
+
+    return list(_read_jsonl(path, [], lambda data, _: _action_item_line(data)))
+
+
+def _append_action_line(run_dir: Path, make: Callable[[list[ActionItemCreated | ActionItemDone]],
+                                                      ActionItemCreated | ActionItemDone]
+                        ) -> ActionItemCreated | ActionItemDone:
+    """Read the lines and append one under an exclusive lock: two `gameday action` processes
+    at once must not hand out the same id."""
+    import fcntl
+
+    from chaos_suite.errors import InputError
+    from chaos_suite.safety.redact import redactor_for
+
+    if not (run_dir / PLAN).is_file():
+        raise InputError(f"{run_dir}: not a run directory (no {PLAN})")
+    path = run_dir / ACTION_ITEMS
+    with open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the handle closes
+        line = make(_action_item_lines(path))
+        # like notes: text pasted from a terminal may quote a credential
+        handle.write(_line(line, redactor_for(())) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return line
+
+
+def append_action_item(run_dir: Path, text: str, owner: str, due: str,
+                       link: str | None = None) -> ActionItemCreated:
+    """A new action item, live or after the run: id A1, A2, ... in the order they are made.
+    Raises InputError (exit 2) naming what is wrong with an input."""
+    from datetime import date
+
+    from chaos_suite.errors import InputError
+    from chaos_suite.record.models import ActionItemCreated
+
+    if not text.strip():
+        raise InputError("action item text is empty")
+    if not owner.strip():
+        raise InputError("--owner is empty: name who owns the action item")
+    try:  # fromisoformat alone accepts 20261201 and week dates
+        if len(due) != 10 or due[4] != "-" or due[7] != "-":
+            raise ValueError
+        date.fromisoformat(due)
+    except ValueError:
+        raise InputError(f"--due {due!r}: expected a real date as YYYY-MM-DD") from None
+    if link is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(link)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(f"--link {link!r}: expected an http:// or https:// URL")
+
+    def make(lines: list[ActionItemCreated | ActionItemDone]) -> ActionItemCreated:
+        count = sum(1 for line in lines if isinstance(line, ActionItemCreated))
+        return ActionItemCreated(t=time.time(), id=f"A{count + 1}", text=text.strip(),
+                                 owner=owner.strip(), due=due, link=link)
+
+    created = _append_action_line(run_dir, make)
+    assert isinstance(created, ActionItemCreated)
+    return created
+
+
+def close_action_item(run_dir: Path, item_id: str) -> ActionItemDone:
+    """Mark an action item done; an unknown id is an InputError (exit 2)."""
+    from chaos_suite.errors import InputError
+    from chaos_suite.record.models import ActionItemCreated, ActionItemDone
+
+    def make(lines: list[ActionItemCreated | ActionItemDone]) -> ActionItemDone:
+        known = [line.id for line in lines if isinstance(line, ActionItemCreated)]
+        if item_id not in known:
+            raise InputError(f"--done {item_id!r}: no such action item in {run_dir}"
+                             + (f" (known: {', '.join(known)})" if known else " (it has none)"))
+        return ActionItemDone(t=time.time(), id=item_id)
+
+    done = _append_action_line(run_dir, make)
+    assert isinstance(done, ActionItemDone)
+    return done
 
 
 def _user() -> str:

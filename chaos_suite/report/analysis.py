@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from chaos_suite.load.buckets import path_may_match
 from chaos_suite.record import Sample as RecordSample
+from chaos_suite.record.models import ActionItem
 from chaos_suite.report.phases import PhaseSpan, ScenarioWindows, Window, phase_spans
 from chaos_suite.report.phases import scenario_windows as _scenario_windows
 from chaos_suite.report.record import Event, Expectation, Note, Plan, RecordView, ScenarioPlan
@@ -145,6 +146,8 @@ class RunAnalysis:
     notes: tuple[Note, ...]
     journals: tuple[str, ...]
     warnings: tuple[str, ...]
+    # action items (`gameday action`), their state as of this analysis
+    action_items: tuple[ActionItem, ...] = ()
 
 
 def _last(events: Sequence[Event], kind: str) -> Event | None:
@@ -492,4 +495,5 @@ def analyze_run(record: RecordView) -> RunAnalysis:
         notes=record.notes,
         journals=record.journals,
         warnings=record.warnings,
+        action_items=record.record.action_items,
     )

@@ -8,10 +8,12 @@ figures are null (never NaN or infinity, which are not JSON).
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult, Window
 from chaos_suite.report.formatting import iso
+from chaos_suite.report.record import ScenarioPlan
 from chaos_suite.report.series import Counts
 from chaos_suite.slo import SLO
 
@@ -128,9 +130,29 @@ def _scenario(scenario: ScenarioResult) -> dict[str, Any]:
     }
 
 
+def _plan_words(scenario: ScenarioPlan | None) -> dict[str, Any]:
+    """The scenario in the team's words (plan.json); `hypothesis` is taken by the outcome of
+    the generated steady-state hypothesis, so the words are `hypothesis_text`."""
+    return {
+        "hypothesis_text": scenario.hypothesis if scenario else None,
+        "runbooks": list(scenario.runbooks) if scenario else [],
+        "acts": scenario.acts if scenario else None,
+    }
+
+
+def action_item_rows(analysis: RunAnalysis, today: date | None = None) -> list[dict[str, Any]]:
+    """Action items as of ``today`` (UTC): overdue when open and past their due date."""
+    day = (today or datetime.now(UTC).date()).isoformat()
+    return [{"id": item.id, "text": item.text, "owner": item.owner, "due": item.due,
+             "link": item.link, "done": item.done, "overdue": not item.done and item.due < day,
+             "created": iso(item.t), "done_at": iso(item.done_t)}
+            for item in analysis.action_items]
+
+
 def report_dict(analysis: RunAnalysis) -> dict[str, Any]:
     """The report as plain JSON-ready data."""
     plan = analysis.plan
+    words = {s.name: s for s in plan.scenarios}
     return {
         "schema": SCHEMA,
         "run": {
@@ -147,7 +169,10 @@ def report_dict(analysis: RunAnalysis) -> dict[str, Any]:
             "peak_window_seconds": plan.peak_window_seconds,
         },
         "slos": [_slo(slo) for slo in plan.slos],
-        "scenarios": [_scenario(scenario) for scenario in analysis.scenarios],
+        "scenarios": [{**_scenario(scenario), **_plan_words(words.get(scenario.name))}
+                      for scenario in analysis.scenarios],
+        "objectives": list(plan.record.objectives),
+        "action_items": action_item_rows(analysis),
         "timeline": [
             {"t": iso(entry.t), "type": entry.kind, "text": entry.text} for entry in analysis.timeline
         ],

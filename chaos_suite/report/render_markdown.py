@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
 from chaos_suite.report.formatting import iso, percent, rate
-from chaos_suite.report.record import Expectation
+from chaos_suite.report.record import Expectation, ScenarioPlan
+from chaos_suite.report.render_json import action_item_rows
 from chaos_suite.report.verdict import Verdict
 from chaos_suite.slo import format_duration
 
@@ -131,8 +132,23 @@ def fault_text(scenario: ScenarioResult) -> str | None:
     )
 
 
-def _scenario(scenario: ScenarioResult) -> list[str]:
+def _plan_words(plan: ScenarioPlan | None) -> list[str]:
+    """The scenario in the team's words, as the plan gave them."""
+    if plan is None:
+        return []
+    lines: list[str] = []
+    if plan.hypothesis:
+        lines.append(f"- Hypothesis: {_cell(plan.hypothesis)}")
+    if plan.acts:
+        lines.append(f"- Who acts: {_cell(plan.acts)}")
+    if plan.runbooks:
+        lines.append("- Runbooks: " + ", ".join(f"<{url}>" for url in plan.runbooks))
+    return lines
+
+
+def _scenario(scenario: ScenarioResult, plan: ScenarioPlan | None = None) -> list[str]:
     lines = [f"## Scenario `{scenario.name}`: {scenario.status}", ""]
+    lines += _plan_words(plan)
     lines.append(f"- Experiment: `{scenario.experiment or '?'}`")
     if scenario.windows is not None:
         lines.append(f"- Fault window: {fault_text(scenario)}")
@@ -154,6 +170,20 @@ def _scenario(scenario: ScenarioResult) -> list[str]:
     lines += [f"- **Warning:** {warning}." for warning in scenario.warnings]
     lines.append("")
     return lines
+
+
+def _action_items(analysis: RunAnalysis) -> list[str]:
+    rows = action_item_rows(analysis)
+    if not rows:
+        return []
+    lines = ["## Action items", "", "| id | action | owner | due | state | created | link |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        state = "done" if row["done"] else ("**overdue**" if row["overdue"] else "open")
+        link = f"<{row['link']}>" if row["link"] else ""
+        lines.append(f"| {row['id']} | {_cell(row['text'])} | {_cell(row['owner'])} | "
+                     f"{row['due']} | {state} | {row['created']} | {link} |")
+    return [*lines, ""]
 
 
 def timeline_rows(analysis: RunAnalysis) -> list[tuple[str, str, str]]:
@@ -215,6 +245,8 @@ def render_markdown(analysis: RunAnalysis) -> str:
     outcome, code = headline(analysis)
     lines = [f"# Gameday `{plan.gameday}`: {plan.service}", "", f"**{outcome}** {code}", ""]
     lines += _run_table(analysis)
+    if plan.record.objectives:
+        lines += ["## Objectives", "", *(f"- {_cell(o)}" for o in plan.record.objectives), ""]
     if analysis.abort:
         # the runner's own wording of a trip; its evidence (`detail`) is in report.json
         detail = analysis.abort.get("message")
@@ -233,8 +265,10 @@ def render_markdown(analysis: RunAnalysis) -> str:
         WEIGHTING_NOTE,
         "",
     ]
+    words = {s.name: s for s in plan.scenarios}
     for scenario in analysis.scenarios:
-        lines += _scenario(scenario)
+        lines += _scenario(scenario, words.get(scenario.name))
+    lines += _action_items(analysis)
     lines += _timeline(analysis)
     if analysis.journals:
         lines += ["## Chaos Toolkit journals", ""]
