@@ -17,6 +17,8 @@ from chaos_suite.safety import ledger
 from chaos_suite.safety.runs import is_same_process, registered_runs
 from chaos_suite.safety.state import ledger_dir, state_root
 
+CHAOSMESH = "chaos_suite.faults.chaosmesh"
+
 
 def _live_run_ids(root: Path) -> set[str]:
     return {str(data.get("run_id")) for _, data in registered_runs(root)
@@ -95,7 +97,10 @@ def revert(entry: ledger.LedgerEntry) -> None:
     if spec.get("kind") == "python":
         module = importlib.import_module(str(spec["module"]))
         func = getattr(module, str(spec["func"]))
-        func(**dict(spec.get("arguments") or {}))
+        arguments = dict(spec.get("arguments") or {})
+        if spec["module"] == CHAOSMESH:  # its revert deletes what carries the entry's run id
+            arguments.setdefault("run_id", entry.run_id)
+        func(**arguments)
         return
     if spec.get("kind") == "ctk-activity":
         from chaoslib.activity import run_activity

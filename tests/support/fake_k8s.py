@@ -43,7 +43,11 @@ RESOURCES = [
     ("v1/pods", "Pod", True),
     ("apps/v1/deployments", "Deployment", True),
     ("networking.k8s.io/v1/networkpolicies", "NetworkPolicy", True),
+    # Chaos Mesh CRDs (no controller: a created resource just sits there)
+    ("chaos-mesh.org/v1alpha1/networkchaos", "NetworkChaos", True),
+    ("chaos-mesh.org/v1alpha1/stresschaos", "StressChaos", True),
 ]
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _split_terms(selector: str) -> list[str]:
@@ -185,6 +189,19 @@ class FakeK8s:
         status, data = self.request("GET", path)
         assert status == 200, (path, status, data)
         return data
+
+    def mutations(self) -> list[tuple[str, str, Any]]:
+        """Every mutating request (POST, PUT, PATCH, DELETE) the server received so far."""
+        return [s for s in list(self.emulator.seen) if s[0].upper() in MUTATING]
+
+    def add_node(self, name: str, labels: dict[str, str], unschedulable: bool = False) -> None:
+        self.emulator.objects["v1/nodes", None, name] = {
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
+            "spec": {"unschedulable": unschedulable}}
+
+    def chaos(self, plural: str = "networkchaos", ns: str = "shop") -> list[dict[str, Any]]:
+        """The Chaos Mesh resources of that plural in `ns`."""
+        return list(self.get(f"/apis/chaos-mesh.org/v1alpha1/namespaces/{ns}/{plural}")["items"])
 
     def node_unschedulable(self, name: str = "node-1") -> bool:
         return bool(self.get(f"/api/v1/nodes/{name}").get("spec", {}).get("unschedulable"))
