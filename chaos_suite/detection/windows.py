@@ -60,7 +60,7 @@ class BurnAlert:
     @property
     def key(self) -> str:
         """Names the alert within its SLO (``page-1h-5m``): the ``chaos_suite_alert`` label."""
-        return f"{self.severity}-{prom_duration(self.long_s)}-{prom_duration(self.short_s)}"
+        return alert_key(self.severity, self.long_s, self.short_s)
 
     def budget_consumed(self, window_s: float) -> float:
         """The budget share a burn at exactly ``factor`` spends over the long window."""
@@ -98,6 +98,12 @@ def builtin_window_set(name: str, window_s: float,
 def custom_window_set(template: WindowSet, disabled: frozenset[str] = frozenset()) -> WindowSet:
     """A custom set as one SLO uses it: the same rows for every window, less what it disables."""
     return _without(template, disabled)
+
+
+def alert_key(severity: str, long_s: float, short_s: float) -> str:
+    """``<severity>-<long>-<short>``, the severity in page/ticket words (Pyrra's critical pages,
+    its warning tickets): how a rule's alert and a row of ``slo explain`` name each other."""
+    return f"{_page_or_ticket(severity)}-{prom_duration(long_s)}-{prom_duration(short_s)}"
 
 
 def _page_or_ticket(severity: str) -> Severity:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from chaos_suite.detection.windows import alert_key
 from chaos_suite.files.slo_file import PrometheusSource, SLOSpec
 from chaos_suite.slo.alerting import AlertSource, alert_windows, exact
 from chaos_suite.slo.budgeting import BudgetingMethod
@@ -64,6 +65,9 @@ def explain_json(specs: list[SLOSpec]) -> list[dict[str, Any]]:
             "alerts_note": windows.note,
             "alerts": [
                 {
+                    # the label `slo rules` puts on this row's alert, to match one to the other
+                    "chaos_suite_alert": alert_key(row.severity, row.long_window_s,
+                                                   row.short_window_s),
                     "severity": row.severity,
                     "long_window_seconds": row.long_window_s,
                     "short_window_seconds": row.short_window_s,

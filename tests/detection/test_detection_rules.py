@@ -273,7 +273,7 @@ def test_explain_shows_the_alerts_the_rules_raise(path: Path) -> None:
         except InputError:
             assert shown["alerts"] == [] and shown["alerts_note"]
             continue
-        assert [(severity.get(r["severity"], r["severity"]), r["long_window_seconds"],
-                 r["short_window_seconds"], r["burn_rate"], r["for_seconds"] or 0.0)
-                for r in shown["alerts"]] == [
-            (a.severity, a.long_s, a.short_s, a.factor, a.for_s) for a in alerts]
+        assert [(r["chaos_suite_alert"], severity.get(r["severity"], r["severity"]),
+                 r["long_window_seconds"], r["short_window_seconds"], r["burn_rate"],
+                 r["for_seconds"] or 0.0) for r in shown["alerts"]] == [
+            (a.key, a.severity, a.long_s, a.short_s, a.factor, a.for_s) for a in alerts]
