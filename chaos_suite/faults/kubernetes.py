@@ -54,11 +54,69 @@ def _flat_secrets(secrets: dict[str, Any] | None) -> dict[str, Any]:
     return flat
 
 
-def _uncordon(arguments: dict[str, Any]) -> Revert:
-    """cordon_node / drain_nodes: uncordon the same selection. Nodes that were already cordoned
-    before the action are uncordoned too (the selection is by name/label, as chaosk8s does)."""
-    return _python(_NODE, "uncordon_node", name=arguments.get("name"),
-                   label_selector=arguments.get("label_selector"))
+def schedulable_nodes(name: str | None, label_selector: str | None,
+                      secrets: dict[str, Any] | None) -> list[str]:
+    """Names of the nodes cordon_node/drain_nodes would select (by name, else label, else all,
+    as chaosk8s selects) that are schedulable now."""
+    from chaosk8s import create_k8s_api_client
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CoreV1Api(create_k8s_api_client(_flat_secrets(secrets)))
+    if name and not label_selector:
+        try:
+            nodes = [api.read_node(name)]
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise
+    else:
+        nodes = api.list_node(label_selector=label_selector or "").items
+        if name:
+            nodes = [n for n in nodes if n.metadata.name == name]
+    return sorted(str(n.metadata.name) for n in nodes
+                  if not (n.spec is not None and n.spec.unschedulable))
+
+
+def uncordon_nodes(names: list[str], secrets: dict[str, Any] | None = None) -> list[str]:
+    """Revert of a cordon/drain that selected several nodes: mark exactly `names` schedulable
+    again (a node gone meanwhile is skipped). Returns the names uncordoned."""
+    from chaosk8s import create_k8s_api_client
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CoreV1Api(create_k8s_api_client(_flat_secrets(secrets)))
+    done: list[str] = []
+    for name in names:
+        try:
+            api.patch_node(name, {"spec": {"unschedulable": False}})
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            continue
+        done.append(name)
+    return done
+
+
+def _uncordon(arguments: dict[str, Any], secrets: dict[str, Any] | None) -> Revert | None:
+    """cordon_node / drain_nodes: uncordon only the selected nodes that were schedulable BEFORE
+    the action (read now, before it runs); a node already cordoned stays cordoned. One node:
+    chaosk8s' uncordon_node by name (an experiment rollback calling it clears the entry);
+    several: `uncordon_nodes` with their names. If the nodes cannot be read, interrupt."""
+    try:
+        names = schedulable_nodes(arguments.get("name"), arguments.get("label_selector"),
+                                  secrets)
+    except Exception as exc:  # any API failure means: no known revert
+        from chaoslib.exceptions import InterruptExecution
+
+        raise InterruptExecution(
+            f"cannot read the nodes to cordon ({type(exc).__name__}); refusing to inject a "
+            "fault without a revert") from exc
+    if not names:
+        return None  # every selected node is cordoned already: nothing this run changes
+    if len(names) == 1:
+        return _python(_NODE, "uncordon_node", name=names[0])
+    return _python(__name__, "uncordon_nodes", names=names)
 
 
 def _load_spec(arguments: dict[str, Any], key: str = "spec") -> dict[str, Any] | None:
@@ -155,8 +213,6 @@ def _no_revert(arguments: dict[str, Any]) -> None:
 
 
 _SIMPLE: dict[str, Callable[[dict[str, Any]], Revert | None]] = {
-    f"{_NODE}.cordon_node": _uncordon,
-    f"{_NODE}.drain_nodes": _uncordon,
     f"{_NET}.create_network_policy": _remove_policy,
     f"{_NET}.deny_all_ingress": _remove_deny_all_ingress,
     f"{_DEPLOY}.create_deployment": _delete_deployment,
@@ -182,6 +238,8 @@ def revert_for(activity: str, arguments: dict[str, Any], configuration: dict[str
     arguments = _substituted(arguments, configuration)
     if activity == f"{_DEPLOY}.scale_deployment":
         return _scale_back(arguments, secrets)
+    if activity in (f"{_NODE}.cordon_node", f"{_NODE}.drain_nodes"):
+        return _uncordon(arguments, secrets)
     handler = _SIMPLE.get(activity)
     return handler(arguments) if handler is not None else None
 

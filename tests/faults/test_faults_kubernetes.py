@@ -47,20 +47,47 @@ def test_cordon_reverts_to_uncordon_of_the_same_node(fake: FakeK8s) -> None:
 
 
 def test_configuration_templates_are_resolved_secrets_are_not(fake: FakeK8s) -> None:
-    spec = revert_for(f"{NODE}.cordon_node", {"name": "${node}", "label_selector": "${sel}"},
-                      {"node": "node-1"}, {"k8s": {"sel": "planted-secret"}})
-    assert spec is not None
-    assert spec["arguments"] == {"name": "node-1", "label_selector": "${sel}"}
+    spec = revert_for(f"{NODE}.cordon_node", {"name": "${node}"}, {"node": "node-1"},
+                      {"k8s": {"sel": "planted-secret"}})
+    assert spec is not None and spec["arguments"] == {"name": "node-1"}
+    path = f"{NET}.deny_all_ingress"  # a ${secret} form stays a template
+    spec = revert_for(path, {"ns": "${sel}"}, None, {"k8s": {"sel": "planted-secret"}})
+    assert spec is not None and spec["arguments"] == {"ns": "${sel}"}
 
 
-def test_cordon_by_label_keeps_the_label_selector(fake: FakeK8s) -> None:
+def test_cordon_by_label_reverts_only_the_nodes_it_cordons(fake: FakeK8s) -> None:
+    # node-2 was cordoned before the run: the revert must leave it cordoned
+    fake.add_node("node-2", {"pool": "default"}, unschedulable=True)
+    fake.add_node("node-3", {"pool": "default"})
+    fake.add_node("other", {"pool": "gpu"})
     arguments = {"label_selector": "pool=default"}
     spec = revert_for(f"{NODE}.cordon_node", arguments, None, None)
-    assert spec is not None and spec["arguments"] == {"label_selector": "pool=default"}
+    assert spec == {"kind": "python", "module": "chaos_suite.faults.kubernetes",
+                    "func": "uncordon_nodes", "arguments": {"names": ["node-1", "node-3"]}}
     apply(f"{NODE}.cordon_node", arguments)
-    assert fake.node_unschedulable()
+    assert all(fake.node_unschedulable(n) for n in ("node-1", "node-2", "node-3"))
     replay(spec)
-    assert not fake.node_unschedulable()
+    assert not fake.node_unschedulable("node-1") and not fake.node_unschedulable("node-3")
+    assert fake.node_unschedulable("node-2")
+    assert not fake.node_unschedulable("other")
+    uncordoned = [p for m, p, _ in fake.mutations() if m == "PATCH"]
+    assert "/api/v1/nodes/node-2" not in uncordoned[-2:]
+
+
+def test_cordon_by_label_of_one_schedulable_node_uses_uncordon_by_name(fake: FakeK8s) -> None:
+    fake.add_node("node-2", {"pool": "default"}, unschedulable=True)
+    spec = revert_for(f"{NODE}.cordon_node", {"label_selector": "pool=default"}, None, None)
+    assert spec is not None and (spec["func"], spec["arguments"]) == ("uncordon_node",
+                                                                      {"name": "node-1"})
+    apply(f"{NODE}.cordon_node", {"label_selector": "pool=default"})
+    replay(spec)
+    assert not fake.node_unschedulable("node-1") and fake.node_unschedulable("node-2")
+
+
+def test_cordon_of_an_already_cordoned_node_has_no_revert(fake: FakeK8s) -> None:
+    apply(f"{NODE}.cordon_node", {"name": "node-1"})
+    assert revert_for(f"{NODE}.cordon_node", {"name": "node-1"}, None, None) is None
+    assert revert_for(f"{NODE}.cordon_node", {"name": "missing"}, None, None) is None
 
 
 def test_drain_reverts_to_uncordon(fake: FakeK8s) -> None:
