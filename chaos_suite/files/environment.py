@@ -128,6 +128,14 @@ class SafetyPolicy(StrictModel):
         return value
 
 
+class Notify(StrictModel):
+    """Where a run says what it is doing: a webhook POSTed Slack-compatible JSON at start, after
+    each scenario, on abort and at the end (gameday/notify.py)."""
+
+    webhook: HttpUrl = Field(description="URL POSTed {\"text\": ...} plus structured fields")
+    timeout: Duration = Field(default=2.0, description="per POST; a failure never stops a run")
+
+
 class EnvironmentModel(StrictModel):
     apiVersion: Literal["chaos-suite/v1"] = "chaos-suite/v1"
     kind: Literal["Environment"] = "Environment"
@@ -136,6 +144,7 @@ class EnvironmentModel(StrictModel):
     target: Target = LocalTarget()
     sources: Sources = Sources()
     safety: SafetyPolicy = SafetyPolicy()
+    notify: Notify | None = None
 
     @property
     def is_production(self) -> bool:

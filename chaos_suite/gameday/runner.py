@@ -15,6 +15,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import JsonValue
+
 from chaos_suite.errors import (
     AbortedError,
     ChaosSuiteError,
@@ -24,6 +26,7 @@ from chaos_suite.errors import (
 from chaos_suite.files.loader import ResolvedPlan, ResolvedScenario
 from chaos_suite.files.slo_file import SLOSpec
 from chaos_suite.gameday.console import Console
+from chaos_suite.gameday.notify import Notifier
 from chaos_suite.gameday.resolve import estimate_duration_s, load_config_for, plan_record
 from chaos_suite.gameday.samples import SampleStore
 from chaos_suite.gameday.targets import RunTarget
@@ -51,7 +54,8 @@ from chaos_suite.record import (
     Trip,
     run_id_for,
 )
-from chaos_suite.record.models import SourceName
+from chaos_suite.record.models import NotifyFailed, SourceName
+from chaos_suite.record.writer import append_event
 
 if TYPE_CHECKING:
     from chaos_suite.files.plan import Scenario as ScenarioSpec
@@ -194,6 +198,10 @@ class _Run:
         self.status = "completed"
         self.exit_code = 0
         self.reason: str | None = None
+        # webhook notifications (gameday/notify.py): never change the outcome
+        self.notifier = Notifier(resolved.environment.notify, run_id, resolved.plan.name)
+        self.verdicts: list[JsonValue] = []  # per scenario and SLO, for the end message
+        self.reports: dict[str, str] = {}
 
     # ------------------------------------------------------------ top level
 
@@ -202,6 +210,8 @@ class _Run:
         self.record.event(RunStarted(run_id=self.run_id, gameday=self.plan.name,
                                      environment=self.resolved.environment.name))
         self.out.headline(self.resolved, self.run_dir)
+        self._notify("start", f"run {self.run_id} started ({self.resolved.environment.name})",
+                     environment=self.resolved.environment.name, run_dir=str(self.run_dir))
         try:
             with self._operator_signals():
                 target = self.target = self._start_target()
@@ -231,11 +241,15 @@ class _Run:
         finally:
             with self._ignore_signals():
                 self._teardown()
-        return self._finish()
+        outcome = self._finish()
+        self._notify_end(outcome)
+        return outcome
 
     def _mark(self, status: str, code: int, reason: str) -> None:
         self.status, self.exit_code, self.reason = status, code, reason
         self.out.error(reason)
+        self._notify("abort" if status == "aborted" else "failed",
+                     f"run {status}: {reason}", reason=reason, exit_code=code)
         self._release_reserve()
         if status == "aborted" and self.abort_recorded:
             return  # the safeguard recorded its abort with the trip that caused it
@@ -412,6 +426,7 @@ class _Run:
                                      steady_state_met_before=result.steady_state_met_before,
                                      steady_state_met_after=result.steady_state_met_after))
         self.out.scenario_result(scenario.name, result)
+        self._notify_scenario(spec, result.status, result.deviated)
         if self.infra_error is not None:
             raise InfrastructureError(self.infra_error)
         if result.status == "aborted":
@@ -547,6 +562,41 @@ class _Run:
         self._guarded(f"recording the {name} source's stop", lambda: self.record.event(
             SourceStopped(source=name, error=source.error)))
 
+    # ------------------------------------------------------------ notifications
+
+    def _notify(self, kind: str, text: str, **fields: JsonValue) -> None:
+        """Send; a failure is recorded and said, and the run goes on as it was."""
+        error = self.notifier.send(kind, text, **fields)
+        if error is None:
+            return
+        self.out.error(f"notification ({kind}) failed: {error}; the run goes on")
+        failed = NotifyFailed(kind=kind, error=error)
+        with contextlib.suppress(OSError):  # the end's comes after the record was closed
+            if kind == "end":
+                append_event(self.record.events_path, failed, self.redact.text)
+            else:
+                self.record.event(failed)
+
+    def _notify_scenario(self, spec: ScenarioSpec, status: str, deviated: bool) -> None:
+        # the verdicts per SLO are computed from the whole record at the end: this message has
+        # the scenario's status and hypothesis, the end message every verdict
+        hypothesis = "deviated" if deviated else "held"
+        self._notify("scenario", f"scenario {spec.name}: {status}, steady state {hypothesis}"
+                     + (f" (expected: {spec.hypothesis})" if spec.hypothesis else ""),
+                     scenario=spec.name, status=status, deviated=deviated,
+                     hypothesis_text=spec.hypothesis, acts=spec.acts)
+
+    def _notify_end(self, outcome: Outcome) -> None:
+        report = self.reports.get("html") or self.reports.get("md") or str(self.run_dir)
+        worse = [v for v in self.verdicts if isinstance(v, dict)
+                 and v.get("verdict") != "as-expected"]
+        summary = ", ".join(f"{v['scenario']}/{v['slo']} {v['verdict']}" for v in worse
+                            if isinstance(v, dict))
+        self._notify("end", f"run {outcome.status} (exit code {outcome.exit_code}); report: "
+                     f"{report}" + (f"; {summary}" if summary else ""),
+                     status=outcome.status, exit_code=outcome.exit_code, report=report,
+                     reports=dict(self.reports), verdicts=list(self.verdicts))
+
     def _managed_gone(self, target: RunTarget) -> None:
         """A managed target's faults end with its processes: entries a failed revert left (its
         supervisor killed mid-run, say) are cleared now, and its folder goes."""
@@ -605,6 +655,9 @@ class _Run:
             self.out.error(f"report failed: {exc}")
             return Outcome(self.exit_code or 4, self.run_dir, self.status)
         self.out.footer(rendered.analysis, rendered.written)
+        self.reports = {name: str(path) for name, path in rendered.written.items()}
+        self.verdicts = [{"scenario": s.name, "slo": r.slo.name, "verdict": r.verdict.value}
+                         for s in rendered.analysis.scenarios for r in s.slos]
         return Outcome(rendered.analysis.exit_code, self.run_dir, rendered.analysis.status)
 
 
