@@ -242,6 +242,10 @@ def slo_rules(files: tuple[Path, ...], windows: str | None, eval_interval: str |
 
 # ---------------------------------------------------------------- runs
 
+FAIL_ON_METAVAR = "deviated,worse,inconclusive,aborted"
+FAIL_ON_HELP = ("only these fail the run: exit 1 (deviated, worse, inconclusive) or 3 (aborted), "
+                "else 0; 2 and 4 always stand [default: the exit codes above]")
+
 
 @cli.command("run")
 @click.argument("experiment", type=click.Path(path_type=Path))
@@ -262,14 +266,17 @@ def slo_rules(files: tuple[Path, ...], windows: str | None, eval_interval: str |
 @click.option("--dry-run", is_flag=True, help="validate and print the plan; inject nothing")
 @click.option("--recover", "recover_first", is_flag=True, help="revert pending faults first")
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"))
+@click.option("--fail-on", "fail_on", default=None, metavar=FAIL_ON_METAVAR, help=FAIL_ON_HELP)
 def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: str,
             locustfile: Path | None, shape: str, users: int, baseline: str, cooldown: str,
             max_budget: str | None, confirm: str | None, dry_run: bool, recover_first: bool,
-            reports_dir: Path) -> None:
+            reports_dir: Path, fail_on: str | None) -> None:
     """Run one experiment under load and print the verdict (for CI)."""
     from chaos_suite.gameday.runner import run_gameday
     from chaos_suite.gameday.single import plan_for_single_experiment
+    from chaos_suite.report.outcome import parse_fail_on
 
+    conditions = parse_fail_on(fail_on)
     _check_reports_dir(reports_dir)
     resolved = plan_for_single_experiment(
         experiment=experiment, slo_file=slo_file, slo_names=list(slo_names), env=env,
@@ -279,7 +286,7 @@ def run_cmd(experiment: Path, slo_file: Path, slo_names: tuple[str, ...], env: s
     if not dry_run:
         _starting()
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
-                          recover_first=recover_first)
+                          recover_first=recover_first, fail_on=conditions)
     sys.exit(outcome.exit_code)
 
 
@@ -295,18 +302,21 @@ def gameday() -> None:
 @click.option("--dry-run", is_flag=True, help="validate, resolve, check gates, print; inject nothing")
 @click.option("--recover", "recover_first", is_flag=True, help="revert pending faults first")
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"))
+@click.option("--fail-on", "fail_on", default=None, metavar=FAIL_ON_METAVAR, help=FAIL_ON_HELP)
 def gameday_run(plan: Path, env: str | None, confirm: str | None, dry_run: bool,
-                recover_first: bool, reports_dir: Path) -> None:
+                recover_first: bool, reports_dir: Path, fail_on: str | None) -> None:
     """Run a whole gameday; writes a run directory under reports/."""
     from chaos_suite.files.loader import resolve_plan
     from chaos_suite.gameday.runner import run_gameday
+    from chaos_suite.report.outcome import parse_fail_on
 
+    conditions = parse_fail_on(fail_on)
     _check_reports_dir(reports_dir)
     resolved = resolve_plan(plan, env_override=env)
     if not dry_run:
         _starting()
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
-                          recover_first=recover_first)
+                          recover_first=recover_first, fail_on=conditions)
     sys.exit(outcome.exit_code)
 
 
@@ -486,6 +496,84 @@ def target_down(state_dir: Path | None) -> None:
     _starting()
     was = stop_target(target_dir(state_dir))
     click.echo("target down" if was else "target was not running")
+
+
+# ---------------------------------------------------------------- schedule
+
+
+@cli.group()
+def schedule() -> None:
+    """Kubernetes manifests to run a plan in the cluster (YAML on stdout or --out)."""
+
+
+def _emit_manifests(docs: list[dict[str, Any]], out: Path | None) -> None:
+    from chaos_suite.schedule import to_yaml
+
+    text = to_yaml(docs)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as exc:  # a missing folder, read-only, a NUL byte
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"--out: cannot write '{out}': {problem}") from None
+    click.echo(str(out))
+
+
+@schedule.command("cronjob")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--schedule", "cron", required=True, help='cron expression, e.g. "0 3 * * 1-5"')
+@click.option("--image", required=True, help="an image built from the repository's Dockerfile")
+@click.option("--env", "env", default=None, help="environment name or file (default: the plan's)")
+@click.option("--namespace", default=None, help="the job's namespace [default: the "
+              "environment's target.namespace]")
+@click.option("--confirm", default=None, help="passed to `gameday run` (never added otherwise)")
+@click.option("--fail-on", "fail_on", default=None, metavar=FAIL_ON_METAVAR,
+              help="passed to `gameday run`")
+@click.option("--reports", "reports", type=click.Choice(["pvc", "emptydir"]), default="pvc",
+              show_default=True, help="the /reports volume: a PersistentVolumeClaim or emptyDir")
+@click.option("--reports-size", default="1Gi", show_default=True, help="the claim's size")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write the manifests here instead of stdout")
+def schedule_cronjob(plan: Path, cron: str, image: str, env: str | None, namespace: str | None,
+                     confirm: str | None, fail_on: str | None, reports: str, reports_size: str,
+                     out: Path | None) -> None:
+    """A CronJob running `chaos-suite gameday run` on a schedule, its ServiceAccount, RBAC
+    derived from the plan's chaosk8s steps (no wildcards), a ConfigMap with the plan's files
+    and a volume for the run records."""
+    from chaos_suite.files.loader import resolve_plan
+    from chaos_suite.report.outcome import parse_fail_on
+    from chaos_suite.schedule import cronjob_manifests
+
+    parse_fail_on(fail_on)
+    resolved = resolve_plan(plan, env_override=env)
+    _emit_manifests(cronjob_manifests(resolved, schedule=cron, image=image, namespace=namespace,
+                                      confirm=confirm, fail_on=fail_on, reports=reports,
+                                      reports_size=reports_size), out)
+
+
+@schedule.command("locust")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 1000), default=2, show_default=True,
+              help="worker replicas")
+@click.option("--image", default="locustio/locust", show_default=True)
+@click.option("--env", "env", default=None, help="environment name or file (default: the plan's)")
+@click.option("--namespace", default=None, help="[default: the environment's target.namespace]")
+@click.option("--operator", is_flag=True, help="a LocustTest (locust.io/v1) for the Locust "
+              "Kubernetes operator instead of master and worker Deployments")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write the manifests here instead of stdout")
+def schedule_locust(plan: Path, workers: int, image: str, env: str | None,
+                    namespace: str | None, operator: bool, out: Path | None) -> None:
+    """The plan's load inside the cluster: Locust master (Service on 5557 and 8089) and
+    workers, the locustfile from a ConfigMap."""
+    from chaos_suite.files.loader import resolve_plan
+    from chaos_suite.schedule import locust_manifests
+
+    resolved = resolve_plan(plan, env_override=env)
+    _emit_manifests(locust_manifests(resolved, workers=workers, image=image,
+                                     namespace=namespace, operator=operator), out)
 
 
 # ---------------------------------------------------------------- entry point

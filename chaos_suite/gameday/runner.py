@@ -86,7 +86,8 @@ class OperatorAbort(KeyboardInterrupt):
 
 def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | None = None,
                 dry_run: bool = False, recover_first: bool = False,
-                console: Console | None = None) -> Outcome:
+                console: Console | None = None, fail_on: frozenset[str] | None = None
+                ) -> Outcome:
     from chaos_suite.safety.gates import check_gates
 
     out = console or Console()
@@ -119,6 +120,7 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
         except OSError as exc:
             raise PreflightError(f"cannot create the run record {run_dir}: "
                                  f"{exc.strerror or exc}; nothing was started") from None
+        run.fail_on = fail_on
         return run.execute()
     finally:
         if held is not None:
@@ -166,6 +168,8 @@ class _Run:
     Seams: the load (a Locust process), the sample sources beside it (Prometheus, http), the
     target (with its control plane), the safeguard and the watch (docs/architecture.md §6). An
     abort, from the safeguard or a signal, is one call: `_abort(reason)`."""
+
+    fail_on: frozenset[str] | None = None  # --fail-on (report/outcome.py): what fails the run
 
     def __init__(self, resolved: ResolvedPlan, run_dir: Path, run_id: str, out: Console) -> None:
         from chaos_suite.safety.ledger import mark_run_ledger
@@ -658,7 +662,12 @@ class _Run:
         self.reports = {name: str(path) for name, path in rendered.written.items()}
         self.verdicts = [{"scenario": s.name, "slo": r.slo.name, "verdict": r.verdict.value}
                          for s in rendered.analysis.scenarios for r in s.slos]
-        return Outcome(rendered.analysis.exit_code, self.run_dir, rendered.analysis.status)
+        from chaos_suite.report.outcome import exit_code_for
+
+        code = exit_code_for(rendered.analysis, self.fail_on)
+        if code != rendered.analysis.exit_code:
+            self.out.step(f"exit code {code} (--fail-on {','.join(sorted(self.fail_on or ()))})")
+        return Outcome(code, self.run_dir, rendered.analysis.status)
 
 
 @contextmanager
