@@ -20,10 +20,14 @@ def fsync_dir(path: Path) -> None:
 
 def write_text(path: Path, text: str, *, mode: int | None = None) -> Path:
     """Replace `path` with `text` atomically and durably; `mode` sets the permissions."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a unique temp name: two writers of the same file (a re-render during a run) never clash
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
             handle.write(text)

@@ -127,6 +127,15 @@ HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 """An absolute http:// or https:// URL with a host."""
 
 
+def validate_model(model: type[StrictModel], doc: Any, file: str, prefix: str) -> Any:
+    """`doc` through `model`, or the one-line ValidationError naming the file and field."""
+    try:
+        return model.model_validate(doc)
+    except PydanticValidationError as exc:
+        raise_for_pydantic(file, exc, prefix, doc)
+        raise  # unreachable; keeps mypy honest
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     """('scenarios', 0, 'expect') → 'scenarios[0].expect'."""
     out = ""

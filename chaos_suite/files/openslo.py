@@ -21,10 +21,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
-from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.errors import ValidationError
-from chaos_suite.files.common import StrictModel, raise_for_pydantic
+from chaos_suite.files.common import StrictModel, validate_model
 from chaos_suite.files.intake import (
     Intake,
     OpenSLOObject,
@@ -228,19 +227,11 @@ OBJECT_MODELS: dict[str, type[StrictModel]] = {
 }
 
 
-def _validate(model: type[StrictModel], doc: Any, file: str, prefix: str) -> Any:
-    try:
-        return model.model_validate(doc)
-    except PydanticValidationError as exc:
-        raise_for_pydantic(file, exc, prefix, doc)
-        raise  # unreachable; keeps mypy honest
-
-
 def read_object(doc: dict[str, Any], file: str, prefix: str) -> OpenSLOObject:
     """A v1 document other than an SLO, validated (it is kept: SLOs refer to SLIs and
     DataSources, and detection will read the alert policies)."""
     kind = str(doc.get("kind"))
-    model = _validate(OBJECT_MODELS[kind], doc, file, prefix)
+    model = validate_model(OBJECT_MODELS[kind], doc, file, prefix)
     return OpenSLOObject(kind, model.metadata.name, model, file, prefix)
 
 
@@ -250,7 +241,7 @@ def read_object(doc: dict[str, Any], file: str, prefix: str) -> OpenSLOObject:
 def read_slo(doc: dict[str, Any], file: str, prefix: str, intake: Intake) -> list[SLOSpec]:
     """One v1 SLO document as one SLOSpec per objective."""
     _refuse_composite(doc, file, prefix)
-    model: SLODoc = _validate(SLODoc, doc, file, prefix)
+    model: SLODoc = validate_model(SLODoc, doc, file, prefix)
     spec = model.spec
     where = at(prefix, "spec")
     sli_doc, sli_file, sli_at = _indicator(spec, file, where, intake)
@@ -577,7 +568,7 @@ def _ref_or_inline(entry: Any, ref_key: str, kind: str, model: type[StrictModel]
             raise ValidationError(file, f"{where}.{ref_key}", f"no {kind} named "
                                   f"'{entry[ref_key]}' in this file or the other files given")
         return found.model, found.file, found.at
-    return _validate(model, {"kind": kind, **entry}, file, where), file, where
+    return validate_model(model, {"kind": kind, **entry}, file, where), file, where
 
 
 def _spec(name: str, target: float, window: Window, sli: SLI,
@@ -660,7 +651,7 @@ def read_alpha_slo(doc: dict[str, Any], file: str, prefix: str, intake: Intake) 
     if kind != "SLO":
         raise ValidationError(file, at(prefix, "kind"), f"openslo/v1alpha documents here are SLOs; "
                               f"got {str(kind)[:40]!r}")
-    model: AlphaDoc = _validate(AlphaDoc, doc, file, prefix)
+    model: AlphaDoc = validate_model(AlphaDoc, doc, file, prefix)
     spec = model.spec
     where = at(prefix, "spec")
     window_model = spec.timeWindows[0]

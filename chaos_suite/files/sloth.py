@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.errors import ValidationError
-from chaos_suite.files.common import StrictModel, raise_for_pydantic
+from chaos_suite.files.common import StrictModel, validate_model
 from chaos_suite.files.intake import (
     Intake,
     at,
@@ -116,14 +115,14 @@ def is_sloth(doc: dict[str, Any]) -> bool:
 def read_sloth(doc: dict[str, Any], file: str, prefix: str, intake: Intake) -> list[SLOSpec]:
     """A Sloth spec or PrometheusServiceLevel resource: one SLOSpec per SLO."""
     if doc.get("apiVersion") == API_VERSION:
-        resource: Resource = _validate(Resource, doc, file, prefix)
+        resource: Resource = validate_model(Resource, doc, file, prefix)
         slos, service = resource.spec.slos, resource.spec.service
         annotations = resource.metadata.annotations or {}
         slos_at, origin = at(prefix, "spec.slos"), "Sloth sloth.slok.dev/v1"
         period_text = annotations.get(PERIOD_ANNOTATION, DEFAULT_PERIOD)
         period_at = at(prefix, f"metadata.annotations.{PERIOD_ANNOTATION}")
     else:
-        spec: Spec = _validate(Spec, doc, file, prefix)
+        spec: Spec = validate_model(Spec, doc, file, prefix)
         slos, service, annotations = spec.slos, spec.service, {}
         slos_at, origin = at(prefix, "slos"), "Sloth prometheus/v1"
         period_text, period_at = DEFAULT_PERIOD, at(prefix, "version")
@@ -165,11 +164,3 @@ def _source(sli: SLI, file: str, where: str) -> PrometheusSource:
         raise ValidationError(file, f"{where}.events", "required: the error and total queries")
     # Sloth's queries are read as written, {{.window}} filled with the measured interval
     return PrometheusSource(total=sli.events.total_query, bad=sli.events.error_query)
-
-
-def _validate(model: type[StrictModel], doc: Any, file: str, prefix: str) -> Any:
-    try:
-        return model.model_validate(doc)
-    except PydanticValidationError as exc:
-        raise_for_pydantic(file, exc, prefix, doc)
-        raise  # unreachable; keeps mypy honest

@@ -7,13 +7,12 @@ can be re-rendered at any time: ``render_run(run_dir)``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos_suite import durable
 from chaos_suite.errors import InputError
 from chaos_suite.report.analysis import (
     RunAnalysis,
@@ -72,18 +71,6 @@ def _renderer(fmt: str) -> Callable[[RunAnalysis], str]:
     from chaos_suite.report.render_html import render_html
 
     return render_html
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers (CI, a browser) never see half a report, even while a re-render runs."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _server_side(record: RecordView, report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,7 +135,7 @@ def report_run(run_dir: Path, formats: Sequence[str] = ("json", "md", "junit")) 
 
             text = text.rstrip("\n") + "\n" + markdown_section(server)
         try:
-            _write_atomically(path, text)
+            durable.write_text(path, text)
         except OSError as exc:
             raise InputError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
         written[name] = path

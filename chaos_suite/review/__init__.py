@@ -10,13 +10,12 @@ the period; ``render_md`` and ``render_html`` render it; ``model`` is the review
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos_suite import durable
 from chaos_suite.errors import InputError
 from chaos_suite.review.aggregate import ActualResult, Aggregator
 from chaos_suite.review.collect import Collector
@@ -109,18 +108,6 @@ def build_review(paths: Sequence[Path], periods: Periods, *, service: str | None
         reanalysed=collector.reanalysed, notes=notes)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """A reader (a browser, a script) never sees half a review."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_review(review: Review, out: Path, formats: Sequence[str]) -> dict[str, Path]:
     """Render ``formats`` into ``out`` (created); InputError when it cannot be written."""
     written: dict[str, Path] = {}
@@ -138,7 +125,7 @@ def write_review(review: Review, out: Path, formats: Sequence[str]) -> dict[str,
 
                 text = render_html(review)
             path = out / FORMATS[name]
-            _write_atomically(path, text)
+            durable.write_text(path, text)
             written[name] = path
     except (OSError, ValueError) as exc:  # read-only, a parent that is a file, a NUL byte
         problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
