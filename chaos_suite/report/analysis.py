@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chaos_suite.load.buckets import path_may_match
 from chaos_suite.record import Sample as RecordSample
@@ -52,6 +52,8 @@ from chaos_suite.report.timeline import TimelineEntry, build_timeline
 from chaos_suite.report.verdict import Evidence, Verdict, decide
 from chaos_suite.slo import SLO, attributed_consumption, pooled_burn_rate, wilson_interval
 from chaos_suite.slo.budget import budget_consumed_events, event_rate
+from chaos_suite.slo.model import SLIKind
+from chaos_suite.slo.stats import ALPHA, MannWhitney, mann_whitney_u
 
 __all__ = [
     "RunAnalysis",
@@ -85,6 +87,26 @@ class SLOResult:
     reason: str
     # event-weighted budget beside the time-weighted one above (module docstring)
     weighting: Weighting | None = None
+    # latency SLOs: the fault window's per-second latency tested against the baseline's
+    latency_test: LatencyTest | None = None
+
+
+@dataclass(frozen=True)
+class LatencyTest:
+    """Mann-Whitney U of per-second latency (``metric``: the load's p50, else its mean),
+    fault-window seconds (x) against baseline seconds (y): a tested "the fault made it
+    slower" even when no request crossed the SLO's threshold. ``result`` is None when a
+    side has no seconds with a latency summary."""
+
+    metric: str
+    result: MannWhitney | None
+    baseline_median_ms: float | None
+    fault_median_ms: float | None
+    alpha: float = ALPHA
+
+    @property
+    def significant(self) -> bool:
+        return self.result is not None and self.result.significant(self.alpha)
 
 
 @dataclass(frozen=True)
@@ -364,6 +386,43 @@ def _slo_result(
     )
 
 
+def _per_second_latency(samples: Sequence[RecordSample], source: str, window: Window | None
+                        ) -> list[float]:
+    """One latency per sample second of the window (p50, else mean); seconds without a
+    summary (no requests) are left out."""
+    if window is None:
+        return []
+    seconds = seconds_of(window.start, window.end)
+    out: list[float] = []
+    for sample in samples:
+        summary = sample.latency_ms
+        if sample.source != source or sample.t not in seconds or summary is None:
+            continue
+        value = summary.p50 if summary.p50 is not None else summary.mean
+        if value is not None and math.isfinite(value):
+            out.append(value)
+    return out
+
+
+def _median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _latency_test(samples: Sequence[RecordSample], slo: SLO, windows: ScenarioWindows
+                  ) -> LatencyTest:
+    baseline = _per_second_latency(samples, slo.source, windows.baseline)
+    fault = _per_second_latency(samples, slo.source, windows.fault)
+    # the load's summaries carry p50 and mean alike; name the one the seconds mostly had
+    summaries = [s.latency_ms for s in samples if s.latency_ms is not None]
+    metric = "mean" if summaries and all(x.p50 is None for x in summaries) else "p50"
+    return LatencyTest(metric, mann_whitney_u(fault, baseline), _median(baseline),
+                       _median(fault))
+
+
 def _not_run(plan: Plan, scenario: ScenarioPlan) -> ScenarioResult:
     """A planned scenario the run never reached (aborted earlier): no figures, no verdict."""
     results = tuple(
@@ -466,6 +525,11 @@ def analyze_run(record: RecordView) -> RunAnalysis:
                 caveats,
             )
             for slo in plan.slos
+        )
+        results = tuple(
+            replace(r, latency_test=_latency_test(record.record.samples, r.slo, windows))
+            if r.slo.sli.kind is SLIKind.LATENCY else r
+            for r in results
         )
         scenarios.append(
             ScenarioResult(

@@ -11,10 +11,17 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult, Window
+from chaos_suite.report.analysis import (
+    LatencyTest,
+    RunAnalysis,
+    ScenarioResult,
+    SLOResult,
+    Window,
+)
 from chaos_suite.report.formatting import iso
 from chaos_suite.report.record import ScenarioPlan
 from chaos_suite.report.series import Counts
+from chaos_suite.report.summary import detection_of, gameday_verdict
 from chaos_suite.slo import SLO
 
 SCHEMA = "chaos-suite/report/v1"
@@ -69,6 +76,61 @@ def _weighting(result: SLOResult) -> dict[str, Any]:
     }
 
 
+def _latency_test(test: LatencyTest | None) -> dict[str, Any] | None:
+    """Mann-Whitney U of per-second latency, fault window (x) against baseline (y); null for
+    SLOs that are not latency SLOs."""
+    if test is None:
+        return None
+    r = test.result
+    return {
+        "test": "mann-whitney-u",
+        "metric": test.metric,
+        "n_baseline": r.n_y if r else None,
+        "n_fault": r.n_x if r else None,
+        "baseline_median_ms": test.baseline_median_ms,
+        "fault_median_ms": test.fault_median_ms,
+        "u": r.u if r else None,
+        "z": r.z if r else None,
+        "p_value": r.p_value if r else None,
+        "rank_biserial": r.rank_biserial if r else None,
+        "common_language": r.common_language if r else None,
+        "alpha": test.alpha,
+        "significant": test.significant,
+    }
+
+
+def _summary(analysis: RunAnalysis) -> dict[str, Any]:
+    """The gameday verdict and the scenario × SLO grid the reports open with."""
+    verdict = gameday_verdict(analysis)
+    return {
+        "verdict": verdict.verdict,
+        "text": verdict.text,
+        "scenarios": verdict.scenarios,
+        "deviated_scenarios": verdict.deviated,
+        "inconclusive_scenarios": verdict.inconclusive,
+        "exit_code": verdict.exit_code,
+        "exit_meaning": verdict.exit_meaning,
+        "grid": [
+            {
+                "scenario": scenario.name,
+                "slo": result.slo.name,
+                "expected": {
+                    "min_budget_consumed": result.expected.min_budget_consumed,
+                    "max_budget_consumed": result.expected.max_budget_consumed,
+                },
+                "observed": result.budget_consumed_attributed,
+                "observed_ci": _pair(result.budget_consumed_attributed_ci),
+                "verdict": result.verdict.value,
+                "detection": detection_of(result),
+                "latency_significant": (result.latency_test.significant
+                                        if result.latency_test else None),
+            }
+            for scenario in analysis.scenarios
+            for result in scenario.slos
+        ],
+    }
+
+
 def _slo_result(result: SLOResult) -> dict[str, Any]:
     expected = result.expected
     return {
@@ -91,6 +153,7 @@ def _slo_result(result: SLOResult) -> dict[str, Any]:
             "measurement_seconds_with_data": result.measurement_data_seconds,
         },
         "weighting": _weighting(result),
+        "latency_test": _latency_test(result.latency_test),
         "expected": {
             "min_budget_consumed": expected.min_budget_consumed,
             "max_budget_consumed": expected.max_budget_consumed,
@@ -179,6 +242,7 @@ def report_dict(analysis: RunAnalysis) -> dict[str, Any]:
         "notes": [{"t": iso(note.t), "text": note.text, "author": note.author} for note in analysis.notes],
         "journals": list(analysis.journals),
         "warnings": list(analysis.warnings),
+        "summary": _summary(analysis),
     }
 
 

@@ -8,6 +8,7 @@ from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
 from chaos_suite.report.formatting import iso, percent, rate
 from chaos_suite.report.record import Expectation, ScenarioPlan
 from chaos_suite.report.render_json import action_item_rows
+from chaos_suite.report.summary import detection_of, gameday_verdict
 from chaos_suite.report.verdict import Verdict
 from chaos_suite.slo import format_duration
 
@@ -99,6 +100,63 @@ def weighting_text(result: SLOResult) -> str:
             f"({percent(w.budget_consumed_attributed_events)} attributed){factor}.")
 
 
+def latency_test_text(result: SLOResult) -> str:
+    """The Mann-Whitney sentence of a latency SLO ("" for the others)."""
+    test = result.latency_test
+    if test is None:
+        return ""
+    r = test.result
+    if r is None:
+        return (f" Latency test: not run (per-second {test.metric} latency missing in the "
+                "baseline or the fault window).")
+    word = "significantly different" if test.significant else "not significantly different"
+    medians = ""
+    if test.baseline_median_ms is not None and test.fault_median_ms is not None:
+        medians = (f", median {test.fault_median_ms:.1f} ms in the fault window vs "
+                   f"{test.baseline_median_ms:.1f} ms in the baseline")
+    return (f" Latency test (Mann-Whitney U, per-second {test.metric}, {r.n_x} fault s vs "
+            f"{r.n_y} baseline s): {word} at α = {test.alpha:g}, U = {r.u:g}, "
+            f"p = {r.p_value:.3g}, rank-biserial r = {r.rank_biserial:+.2f}{medians}.")
+
+
+def summary_rows(analysis: RunAnalysis) -> list[dict[str, str]]:
+    """The summary grid, one row per scenario × SLO, shared by the Markdown and HTML."""
+    rows: list[dict[str, str]] = []
+    for scenario in analysis.scenarios:
+        for result in scenario.slos:
+            ci = result.budget_consumed_attributed_ci
+            test = result.latency_test
+            rows.append({
+                "scenario": scenario.name,
+                "slo": result.slo.name,
+                "expected": expected_text(result.expected),
+                "observed": percent(result.budget_consumed_attributed),
+                "ci": "n/a" if ci is None else f"{percent(ci[0])} to {percent(ci[1])}",
+                "verdict": result.verdict.value,
+                "detection": detection_of(result) or "",
+                "latency": "" if test is None or test.result is None else
+                f"p = {test.result.p_value:.3g}"
+                + (" (slower)" if test.significant and test.result.z > 0 else
+                   " (faster)" if test.significant else ""),
+            })
+    return rows
+
+
+def _summary(analysis: RunAnalysis) -> list[str]:
+    rows = summary_rows(analysis)
+    lines = [f"**Verdict:** {gameday_verdict(analysis).text}", "", "## Summary", ""]
+    detection = any(r["detection"] for r in rows)
+    head = ["scenario", "SLO", "expected", "observed (attributed)", "95% CI", "verdict",
+            "latency test"] + (["detection"] if detection else [])
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["scenario"], r["slo"], r["expected"], r["observed"], r["ci"],
+                 f"**{r['verdict']}**", r["latency"] or "n/a"]
+        cells += [r["detection"] or "n/a"] if detection else []
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return [*lines, ""]
+
+
 def row_cells(result: SLOResult) -> dict[str, str]:
     """The cells of one SLO row, shared by the Markdown and HTML tables."""
     ci = result.budget_consumed_attributed_ci
@@ -166,7 +224,7 @@ def _scenario(scenario: ScenarioResult, plan: ScenarioPlan | None = None) -> lis
         if result.recovery_seconds is not None and "recover" not in result.reason:
             recovery = f" Recovered (BR ≤ 1) {result.recovery_seconds:.0f} s after the fault."
         lines.append(f"- **{result.slo.name}**: {result.reason}.{recovery}"
-                     f"{weighting_text(result)}")
+                     f"{weighting_text(result)}{latency_test_text(result)}")
     lines += [f"- **Warning:** {warning}." for warning in scenario.warnings]
     lines.append("")
     return lines
@@ -244,6 +302,7 @@ def render_markdown(analysis: RunAnalysis) -> str:
     plan = analysis.plan
     outcome, code = headline(analysis)
     lines = [f"# Gameday `{plan.gameday}`: {plan.service}", "", f"**{outcome}** {code}", ""]
+    lines += _summary(analysis)
     lines += _run_table(analysis)
     if plan.record.objectives:
         lines += ["## Objectives", "", *(f"- {_cell(o)}" for o in plan.record.objectives), ""]
