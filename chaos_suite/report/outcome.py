@@ -6,8 +6,8 @@ Without `--fail-on` the exit code is the analysis' own (0 as expected, 1 deviate
 - `aborted`: the run was aborted (safeguard or operator) → 3
 - `deviated`: a scenario's CTK hypothesis deviated or was not met before the method → 1
 - `worse`: an SLO's burn was worse than expected → 1
-- `inconclusive`: any SLO row of a scenario is inconclusive (including SLOs without an
-  expectation, and planned scenarios an abort left unrun) → 1
+- `inconclusive`: any SLO row of a scenario is inconclusive (too few events, an interval
+  straddling the expectation, a caveat, a planned scenario an abort left unrun) → 1
 
 Nothing listed holds → 0. Codes 2 (bad input) and 4 (infrastructure error) always stand: they
 say the run could not be judged at all."""
