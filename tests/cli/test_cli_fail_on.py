@@ -12,14 +12,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gameday"))
 
-from gameday_helpers import experiment, only_run_dir, run_cli, write_plan  # noqa: E402
-from support.synthetic import T0, demo_plan, standard_run  # noqa: E402
+from gameday_helpers import experiment, only_run_dir, run_cli, write_plan
+from support.synthetic import T0, demo_plan, standard_run
 
-from chaos_suite.errors import InputError  # noqa: E402
-from chaos_suite.record import AbortEvent, RunEnded  # noqa: E402
-from chaos_suite.report import analyze_run, load_run  # noqa: E402
-from chaos_suite.report.analysis import RunAnalysis  # noqa: E402
-from chaos_suite.report.outcome import conditions, exit_code_for, parse_fail_on  # noqa: E402
+from chaos_suite.errors import InputError
+from chaos_suite.record import AbortEvent, RunEnded
+from chaos_suite.report import analyze_run, load_run
+from chaos_suite.report.analysis import RunAnalysis
+from chaos_suite.report.outcome import conditions, exit_code_for, parse_fail_on
 
 ALL = frozenset({"deviated", "worse", "inconclusive", "aborted"})
 
@@ -50,7 +50,7 @@ def test_conditions_read_from_the_analysis(tmp_path: Path) -> None:
 def test_without_fail_on_the_analysis_code_stands(tmp_path: Path) -> None:
     for name, kwargs, code in (("a", {}, 0), ("b", {"deviated": True}, 1),
                                ("c", {"worse": True}, 1), ("d", {"aborted": True}, 3)):
-        analysis = _analysed(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+        analysis = _analysed(tmp_path / name, **kwargs)
         assert analysis.exit_code == code
         assert exit_code_for(analysis, None) == code
 
@@ -84,7 +84,7 @@ def test_bad_input_and_infrastructure_codes_always_stand(tmp_path: Path) -> None
 
 
 def test_parse_fail_on_refuses_unknown_and_empty() -> None:
-    assert parse_fail_on(" worse , aborted ") == {"worse", "aborted"}
+    assert parse_fail_on(" worse , aborted ") == frozenset({"worse", "aborted"})
     assert parse_fail_on(None) is None
     with pytest.raises(InputError, match="unknown condition 'flaky'"):
         parse_fail_on("worse,flaky")
