@@ -73,9 +73,9 @@ def schedulable_nodes(name: str | None, label_selector: str | None,
     else:
         nodes = api.list_node(label_selector=label_selector or "").items
         if name:
-            nodes = [n for n in nodes if n.metadata.name == name]
-    return sorted(str(n.metadata.name) for n in nodes
-                  if not (n.spec is not None and n.spec.unschedulable))
+            nodes = [n for n in nodes if n.metadata is not None and n.metadata.name == name]
+    return sorted(str(n.metadata.name) for n in nodes if n.metadata is not None
+                  and not (n.spec is not None and n.spec.unschedulable))
 
 
 def uncordon_nodes(names: list[str], secrets: dict[str, Any] | None = None) -> list[str]:

@@ -52,8 +52,26 @@ class PrometheusConfig(StrictModel):
     timeout: Duration = 5.0
 
 
+class AlertmanagerConfig(StrictModel):
+    url: HttpUrl
+    timeout: Duration = 5.0
+
+
 class Sources(StrictModel):
     prometheus: PrometheusConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+
+
+class Detection(StrictModel):
+    """Measured detection (detection/watch.py): the run polls Prometheus's alerts (and
+    Alertmanager's) every second and, with ``webhook_port``, receives Alertmanager's webhook
+    on 127.0.0.1 for the page time. ``silence``: a quiet gameday, the gameday's alerts
+    silenced in Alertmanager from before the first fault to the end."""
+
+    webhook_port: int | None = Field(default=None, ge=1, le=65535)
+    webhook_host: str = "127.0.0.1"
+    silence: dict[str, str] | None = Field(default=None, description=(
+        "label matchers (equality) of the alerts to silence during the run"))
 
 
 class BudgetPolicy(StrictModel):
@@ -102,7 +120,12 @@ class TimeWindow(StrictModel):
 
 class BlastRadius(StrictModel):
     max_replicas: int | None = Field(default=None, ge=1)
-    max_fraction: Fraction | None = None
+    max_fraction: Fraction | None = Field(default=None, description=(
+        "local: of the target's replicas; kubernetes: of the pods each chaosk8s pod action's "
+        "label_selector matches in its namespace (counted through the API), and of the "
+        "cluster's nodes for node actions"))
+    max_pods: int | None = Field(default=None, ge=1, description=(
+        "pods a scenario's chaosk8s pod actions may hit, counted through the API"))
 
 
 class SafetyPolicy(StrictModel):
@@ -110,6 +133,8 @@ class SafetyPolicy(StrictModel):
     budget_policy: BudgetPolicy | None = None
     allowed_windows: list[TimeWindow] | None = None
     blast_radius: BlastRadius | None = None
+    protected_namespaces: list[str] = Field(default_factory=lambda: ["kube-system"], description=(
+        "namespaces no Kubernetes step may act in; kube-system is always protected"))
     allow_steps: list[str] = Field(default_factory=list, description=(
         "steps whose effect chaos_suite cannot know (a `process` or `http` provider, a python "
         "function that is neither one of its faults nor a probe or revert it knows, a control) "
@@ -145,6 +170,7 @@ class EnvironmentModel(StrictModel):
     sources: Sources = Sources()
     safety: SafetyPolicy = SafetyPolicy()
     notify: Notify | None = None
+    detection: Detection | None = None
 
     @property
     def is_production(self) -> bool:

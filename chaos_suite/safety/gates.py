@@ -15,8 +15,9 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from chaos_suite.errors import GateRefused
+from chaos_suite.faults.chaosmesh import REVERTS as MESH_REVERTS
 from chaos_suite.faults.local import REVERTS
-from chaos_suite.files.environment import LocalTarget, TimeWindow
+from chaos_suite.files.environment import KubernetesTarget, LocalTarget, TimeWindow
 from chaos_suite.files.loader import ResolvedPlan
 
 CONFIRM_ENV = "CHAOS_SUITE_CONFIRM"
@@ -77,8 +78,12 @@ def check_windows(resolved: ResolvedPlan, now: datetime | None = None) -> None:
 # ---------------------------------------------------------------- what each step does
 
 FAULTS_MODULE = "chaos_suite.faults.local"
+MESH_MODULE = "chaos_suite.faults.chaosmesh"
 # chaos_suite's own functions that inject nothing: probes, and the reverts of its faults
-NO_FAULT: Final = frozenset(f"{FAULTS_MODULE}.{f}" for f in ("replicas_alive", *REVERTS.values()))
+NO_FAULT: Final = frozenset(
+    [f"{FAULTS_MODULE}.{f}" for f in ("replicas_alive", *REVERTS.values())]
+    + [f"{MESH_MODULE}.{f}" for f in MESH_REVERTS.values()]
+    + ["chaos_suite.faults.kubernetes.uncordon_nodes"])
 NO_FAULT_MODULES: Final = ("chaos_suite.experiment.probes",)
 OWN_CONTROL = "chaos_suite.experiment.control"
 
@@ -199,6 +204,8 @@ def _classify(provider: dict[str, Any]) -> tuple[Effect, int | None, str]:
     full = f"{module}.{func}"
     if module == FAULTS_MODULE and func in REVERTS:
         return "fault", (1 if func == "kill_replica" else 0), ""
+    if module == MESH_MODULE and func in MESH_REVERTS:
+        return "fault", 0, ""  # takes no pod down; its resource is deleted as the revert
     if full in NO_FAULT or module in NO_FAULT_MODULES:
         return "no-fault", 0, ""
     if module.startswith("chaosk8s.") and module.endswith(".actions"):
@@ -280,10 +287,14 @@ def _blast(scenario: str, steps: list[Step], replicas: int | None = None
     return min(total, replicas or ALL_PODS), killers
 
 
-def check_blast_radius(resolved: ResolvedPlan) -> None:
+def check_blast_radius(resolved: ResolvedPlan) -> list[str]:
+    """Refuse steps in protected namespaces and raw Chaos Mesh / CRD creations (always), then the
+    policy's limits. Returns what each chaosk8s pod/node action would hit (for --dry-run)."""
+    check_kubernetes_steps(resolved)
     policy = resolved.environment.safety.blast_radius
+    lines = kubernetes_radius(resolved)
     if policy is None:
-        return
+        return lines
     target = resolved.environment.target
     replicas = target.replicas if isinstance(target, LocalTarget) else None
     for scenario in resolved.scenarios:
@@ -298,7 +309,8 @@ def check_blast_radius(resolved: ResolvedPlan) -> None:
         if policy.max_replicas is not None and affected > policy.max_replicas:
             raise GateRefused("blast-radius", f"scenario {name} takes down {count} {by}; "
                                               f"the policy allows {policy.max_replicas}")
-        if policy.max_fraction is not None and not replicas:
+        if (policy.max_fraction is not None and not replicas
+                and not isinstance(target, KubernetesTarget)):
             # the pod count is only known once the target is resolved: refuse rather than skip
             raise GateRefused("blast-radius", f"scenario {name} takes down {count} {by}; "
                               "max_fraction cannot be checked without the replica count of a "
@@ -310,6 +322,121 @@ def check_blast_radius(resolved: ResolvedPlan) -> None:
                     "blast-radius", f"scenario {name} takes down {affected} of {replicas} "
                     f"replicas ({fraction:.0%}) {by}; the policy allows "
                     f"{policy.max_fraction:.0%}")
+    return lines
+
+
+# ---------------------------------------------------------------- kubernetes, through the API
+
+# raw chaosk8s functions that create chaos resources without a duration, labels or a revert
+_RAW_MESH = "chaosk8s.chaosmesh."
+_RAW_CRD = "chaosk8s.crd.actions"
+
+
+def _namespaces(provider: dict[str, Any]) -> list[str]:
+    """The namespaces a chaosk8s action or chaos_suite Chaos Mesh fault acts in."""
+    module = str(provider.get("module", ""))
+    if not (module.startswith("chaosk8s") or module == MESH_MODULE):
+        return []
+    args = provider.get("arguments")
+    args = args if isinstance(args, dict) else {}
+    found = [str(args.get("ns") or "default")]
+    for key in ("pod_namespace", "namespaces", "namespaces_selectors"):
+        value = args.get(key)
+        found += [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+    return found
+
+
+def check_kubernetes_steps(resolved: ResolvedPlan) -> None:
+    """Refuse any Kubernetes step in a protected namespace (kube-system and
+    safety.protected_namespaces), and raw chaosk8s Chaos Mesh / CRD creations: they set no
+    duration, no labels, and hide a 409; chaos_suite.faults.chaosmesh does it safely."""
+    safety = resolved.environment.safety
+    protected = {"kube-system", *safety.protected_namespaces}
+    for scenario in resolved.scenarios:
+        for step in experiment_steps(scenario.experiment):
+            provider = step.provider
+            if provider.get("type") != "python":
+                continue
+            module, func = str(provider.get("module", "")), str(provider.get("func", ""))
+            hit = sorted(set(_namespaces(provider)) & protected)
+            if hit:
+                raise GateRefused("protected-namespace", f"scenario {quoted(scenario.name)}: "
+                                  f"{step.label} ({step.call}) acts in protected namespace "
+                                  f"{quoted(hit[0])}")
+            raw_mesh = module.startswith(_RAW_MESH) and not func.startswith("delete_")
+            raw_crd = module == _RAW_CRD and func.startswith(("create_", "apply_", "replace_"))
+            if raw_mesh or raw_crd:
+                raise GateRefused("unsafe-chaos-resource", f"scenario {quoted(scenario.name)}: "
+                                  f"{step.label} calls {module}.{func}, which sets no duration "
+                                  "or run labels and reports an existing resource as created; "
+                                  f"use {MESH_MODULE} (add_latency, set_loss, set_bandwidth, "
+                                  "stress_cpu, stress_memory, create_chaos_resource)")
+
+
+def kubernetes_radius(resolved: ResolvedPlan) -> list[str]:
+    """Count, through the API (list requests only), the pods and nodes every chaosk8s pod/node
+    action would hit; enforce blast_radius.max_pods (pods hit by a scenario) and max_fraction
+    (of the pods its selectors aim at: the pods of each step's namespace matching its
+    label_selector; of every node for node actions). One line per step for --dry-run. Without
+    a limit to enforce, a cluster that cannot be read is a line, not a refusal."""
+    from chaos_suite.safety.k8s_radius import countable, resolved_arguments, step_hits
+
+    policy = resolved.environment.safety.blast_radius
+    limits = policy is not None and (policy.max_pods is not None
+                                     or policy.max_fraction is not None)
+    target = resolved.environment.target
+    context = target.context if isinstance(target, KubernetesTarget) else None
+    lines: list[str] = []
+    api: Any = None
+    for scenario in resolved.scenarios:
+        name = quoted(scenario.name)
+        hit: dict[str, set[str]] = {"pods": set(), "nodes": set()}
+        drawn = {"pods": 0, "nodes": 0}  # random draws: a count, not names
+        aimed: dict[str, set[str]] = {"pods": set(), "nodes": set()}
+        for step in experiment_steps(scenario.experiment):
+            if not countable(step.provider):
+                continue
+            arguments = resolved_arguments(step.provider.get("arguments"), scenario.experiment)
+            try:
+                if api is None:
+                    from chaos_suite.safety.k8s_radius import api_client
+
+                    api = api_client(context)
+                hits = step_hits(step.provider, arguments, api)
+            except Exception as exc:  # noqa: BLE001 - no cluster, no rights, a bad selector
+                why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                if limits:
+                    raise GateRefused("blast-radius", f"scenario {name}: {step.label} "
+                                      f"({step.call}): cannot count what it hits through the "
+                                      f"Kubernetes API ({why})") from None
+                lines.append(f"scenario {name}: {step.label} would hit: cannot list ({why})")
+                continue
+            lines.append(f"scenario {name}: {step.label} would hit {hits.describe()}")
+            for _ in range(step.runs):
+                if hits.random:
+                    drawn[hits.what] += hits.count
+                hit[hits.what].update(hits.names)
+            aimed[hits.what].update(hits.denominator)
+        if policy is not None:
+            _enforce_k8s(name, policy, hit, drawn, aimed)
+    return lines
+
+
+def _enforce_k8s(name: str, policy: Any, hit: dict[str, set[str]], drawn: dict[str, int],
+                 aimed: dict[str, set[str]]) -> None:
+    for what in ("pods", "nodes"):
+        count = len(hit[what]) + drawn[what]
+        if count == 0:
+            continue
+        if what == "pods" and policy.max_pods is not None and count > policy.max_pods:
+            raise GateRefused("blast-radius", f"scenario {name} hits {count} pods "
+                              f"({', '.join(sorted(hit[what])) or 'drawn at random'}); the "
+                              f"policy allows max_pods {policy.max_pods}")
+        total = max(len(aimed[what]), count)
+        if policy.max_fraction is not None and count / total > policy.max_fraction:
+            raise GateRefused("blast-radius", f"scenario {name} hits {count} of {total} {what} "
+                              f"({count / total:.0%}); the policy allows "
+                              f"{policy.max_fraction:.0%}")
 
 
 # ---------------------------------------------------------------- steps of unknown effect
@@ -437,8 +564,8 @@ def check_gates(resolved: ResolvedPlan, confirm: str | None,
     checked here: the caller checks it with `check_target_clean` once they are replayed."""
     check_confirmation(resolved, confirm)
     check_windows(resolved)
-    check_blast_radius(resolved)
+    radius = check_blast_radius(resolved)
     check_unknown_steps(resolved)
     if not recover_first:
         check_target_clean(resolved)
-    return check_budget_policy(resolved)
+    return radius + check_budget_policy(resolved)
