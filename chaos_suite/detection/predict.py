@@ -154,8 +154,9 @@ def predict_alert(alert: BurnAlert, burn_rate: float, baseline_burn_rate: float 
         found = _scan(above, start, settled + _period(scrape, every) // every + 1, hold // every
                       + (1 if hold % every else 0))
         if found is None:
-            return result(False, None, None, f"the {prom_duration(alert.short_s)} window often "
-                          "holds a single scrape, so the alert never stays active for its `for`")
+            # evaluations whose short window holds a single scrape have no data and reset it
+            return result(False, None, None, f"the {prom_duration(alert.short_s)} window holds "
+                          f"two scrapes too seldom to stay active for {prom_duration(alert.for_s)}")
         active, fire_at = found
     pending, after = active * every - onset, fire_at * every - onset
     hold_text = f" and held {prom_duration(alert.for_s)}" if hold else ""
