@@ -41,4 +41,6 @@ def test_html_report_embeds_a_chart_per_scenario(tmp_path: Path) -> None:
     run_dir = standard_run().write(tmp_path / "run")
     written = render_run(run_dir, ("html",))
     html = written["html"].read_text(encoding="utf-8")
-    assert html.count("<svg") == 1 and "burn rate, rolling" in html
+    # the timeline chart (burn rate and SLI) and the expected-vs-observed bars
+    assert html.count('class="timeline-chart"') == 1 and "burn rate, rolling" in html
+    assert html.count('class="bars-chart"') == 1
