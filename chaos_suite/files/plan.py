@@ -109,6 +109,16 @@ class Hypothesis(StrictModel):
     max_burn_rate: float = Field(default=1.0, gt=0)
 
 
+class AlertExpectation(StrictModel):
+    """The alert expected to fire under the fault: Prometheus's ``alertname`` and labels it
+    must carry (e.g. ``{sloth_slo: availability, severity: page}``)."""
+
+    name: str = Field(min_length=1, description="the alert's alertname")
+    labels: dict[str, str] = Field(default_factory=dict, description="labels it must carry")
+    within: Duration | None = Field(default=None, description="of fault onset (else: late)")
+    page: bool = Field(default=False, description="Alertmanager should notify (page)")
+
+
 class Expectation(StrictModel):
     """What the team predicts for one SLO in one scenario."""
 
@@ -116,11 +126,15 @@ class Expectation(StrictModel):
     min_budget_consumed: Fraction | None = None
     max_peak_burn_rate: float | None = Field(default=None, gt=0)
     recover_within: Duration | None = None
+    alert: AlertExpectation | None = None
+    no_alert: bool = Field(default=False, description="no alert should fire (else: noise)")
 
     @model_validator(mode="after")
     def _range(self) -> Expectation:
         if self.min_budget_consumed is not None and self.min_budget_consumed > self.max_budget_consumed:
             raise ValueError("min_budget_consumed is above max_budget_consumed")
+        if self.alert is not None and self.no_alert:
+            raise ValueError("alert and no_alert exclude each other")
         return self
 
 

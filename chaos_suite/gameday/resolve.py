@@ -12,9 +12,11 @@ from pydantic import TypeAdapter
 
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.files.plan import AbortRule, GamedayModel, Shape
+from chaos_suite.files.plan import AlertExpectation as PlanAlert
 from chaos_suite.files.slo_file import LoadSource
 from chaos_suite.record.models import (
     AbortRuleRecord,
+    AlertExpectation,
     Expectation,
     HttpTargetRecord,
     HypothesisRecord,
@@ -144,7 +146,8 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
                     name: Expectation(min_budget_consumed=exp.min_budget_consumed,
                                       max_budget_consumed=exp.max_budget_consumed,
                                       max_peak_burn_rate=exp.max_peak_burn_rate,
-                                      recover_within_seconds=exp.recover_within)
+                                      recover_within_seconds=exp.recover_within,
+                                      alert=_alert(exp.alert), no_alert=exp.no_alert)
                     for name, exp in spec.expect.items()
                 },
                 hypothesis=spec.hypothesis,
@@ -153,6 +156,13 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
             )
             for spec, scenario in zip(plan.scenarios, resolved.scenarios, strict=True)),
     )
+
+
+def _alert(alert: PlanAlert | None) -> AlertExpectation | None:
+    if alert is None:
+        return None
+    return AlertExpectation(name=alert.name, labels=dict(alert.labels),
+                            within_seconds=alert.within, page=alert.page)
 
 
 def _load_record(resolved: ResolvedPlan) -> LoadRecord:

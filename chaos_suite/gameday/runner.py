@@ -58,6 +58,7 @@ from chaos_suite.record.models import NotifyFailed, SourceName
 from chaos_suite.record.writer import append_event
 
 if TYPE_CHECKING:
+    from chaos_suite.detection.session import DetectionSession
     from chaos_suite.files.plan import Scenario as ScenarioSpec
     from chaos_suite.load.runner import LoadProcess
     from chaos_suite.safety.lease import TargetLease
@@ -194,6 +195,7 @@ class _Run:
         self.target: RunTarget | None = None
         self.load: LoadProcess | None = None
         self.sources: list[tuple[SourceName, SampleSource]] = []
+        self.detection: DetectionSession | None = None  # alerts watched, webhook, silence
         self.extension: dict[str, object] | None = None  # the running scenario's (control)
         self.baseline: tuple[int, int] | None = None  # seconds [first, end) of the baseline
         self.infra_error: str | None = None
@@ -220,6 +222,7 @@ class _Run:
             with self._operator_signals():
                 target = self.target = self._start_target()
                 self._start_sources(target)
+                self._start_detection()
                 self.load = self._start_load(target.url)
                 self._wait_for_traffic()
                 self._baseline()
@@ -296,6 +299,18 @@ class _Run:
             prober = HttpProber(slos, self._on_source_sample, base_url=target.url)
             self._add_source("http", prober, SourceStarted(
                 source="http", slos=tuple(prober.urls), urls=prober.urls))
+
+    def _start_detection(self) -> None:
+        """Measured detection (detection/session.py): before the baseline, so a quiet
+        gameday's silence is in place before the first fault."""
+        from chaos_suite.detection.session import DetectionSession
+
+        env = self.resolved.environment
+        if DetectionSession.wanted(env):
+            self.detection = DetectionSession(
+                env, self.record.event, run_id=self.run_id, ledger_dirs=self.ledger_dirs,
+                expected_duration_s=estimate_duration_s(self.resolved))
+            self.detection.start()
 
     def _add_source(self, name: SourceName, source: SampleSource, started: SourceStarted
                     ) -> None:
@@ -550,6 +565,8 @@ class _Run:
                           lambda: self.record.event(LoadStopped(summary=summary)))
         for name, source in self.sources:
             self._stop_source(name, source)
+        if self.detection is not None:
+            self._guarded("stopping detection", self.detection.stop)
         self._guarded("replaying pending reverts", self._replay_pending)
         if target is not None:
             self._guarded("saving server counters", lambda: self._save_server_counters(target))

@@ -100,6 +100,16 @@ class SLORecord(RecordModel):
                    description=self.description)
 
 
+class AlertExpectation(RecordModel):
+    """The alert expected to fire: its ``alertname`` and labels it must carry (a subset),
+    within how long of fault onset, and whether it should page (reach Alertmanager's webhook)."""
+
+    name: str = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    within_seconds: Seconds | None = None
+    page: bool = False
+
+
 class Expectation(RecordModel):
     """What the team predicted for one SLO in one scenario (budget as fractions of budget)."""
 
@@ -107,6 +117,8 @@ class Expectation(RecordModel):
     max_budget_consumed: float | None = Field(default=None, ge=0)
     max_peak_burn_rate: float | None = Field(default=None, ge=0)
     recover_within_seconds: float | None = Field(default=None, ge=0)
+    alert: AlertExpectation | None = None  # detection: the alert expected to fire
+    no_alert: bool = False  # detection: no alert should fire
 
     @property
     def is_empty(self) -> bool:
@@ -609,12 +621,48 @@ class NotifyFailed(EventBase):
     error: str
 
 
+class AlertState(EventBase):
+    """An alert's state as read from Prometheus (rules API, polled) or Alertmanager: recorded
+    when it changes. ``active_at`` is Prometheus's activeAt (pending from then); ``fired_at`` is
+    activeAt + the rule's ``for`` (the evaluation it fired at), Alertmanager's startsAt there."""
+
+    type: Literal["alert_state"] = "alert_state"
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    state: Literal["pending", "firing", "resolved", "suppressed"]
+    source: Literal["prometheus", "alertmanager"] = "prometheus"
+    active_at: float | None = None
+    fired_at: float | None = None
+
+
+class AlertNotified(EventBase):
+    """Alertmanager's webhook reached chaos_suite's receiver (``t``: when it arrived)."""
+
+    type: Literal["alert_notified"] = "alert_notified"
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    starts_at: float | None = None
+
+
+class SilenceEvent(EventBase):
+    """A quiet gameday's Alertmanager silence: created before the first fault, removed at the
+    end (a ledger entry removes it after a crash)."""
+
+    type: Literal["silence"] = "silence"
+    action: Literal["created", "removed", "failed"]
+    silence_id: str | None = None
+    matchers: dict[str, str] = Field(default_factory=dict)
+    error: str | None = None
+
+
 Event = Annotated[
     RunStarted | TargetReady | LoadStarted | SourceStarted | PhaseStarted | PhaseEnded
     | LoadStalled | FaultInterference | AbortEvent | ErrorEvent | LoadStopped | SourceStopped
     | LedgerReplayed | TargetStopped | RunEnded | ActivityStarted | ActivityEnded
     | MethodStarted | MethodEnded | RollbacksStarted | RollbacksEnded | FaultInjected
-    | FaultCleared | NoteEvent | NotifyFailed,
+    | FaultCleared | NoteEvent | NotifyFailed | AlertState | AlertNotified | SilenceEvent,
     Field(discriminator="type"),
 ]
 
