@@ -410,13 +410,25 @@ def review_cmd(paths: tuple[Path, ...], month: str | None, since: str | None, un
 
 @cli.command()
 @click.option("--state-dir", type=click.Path(path_type=Path), default=None)
-def recover(state_dir: Path | None) -> None:
-    """Revert pending faults from the ledger and stop processes a killed run left behind."""
+@click.option("--kube-namespace", "kube_namespaces", multiple=True,
+              help="also delete chaos_suite's Chaos Mesh resources of dead runs here, found by "
+                   "label (repeatable)")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
+              help="kubeconfig of that sweep [default: $KUBECONFIG or ~/.kube/config]")
+@click.option("--kube-context", default=None,
+              help="context of that sweep [default: current; namespace: its namespace]")
+def recover(state_dir: Path | None, kube_namespaces: tuple[str, ...], kubeconfig: str | None,
+            kube_context: str | None) -> None:
+    """Revert pending faults from the ledger and stop processes a killed run left behind. With
+    any --kube-* option, also delete Chaos Mesh resources labelled by chaos_suite for runs that
+    are not live (a ledger lost or on another machine)."""
     from chaos_suite.safety.recover import recover_all
 
     _check_state_dir(state_dir, must_exist=True)
     _starting()
-    actions = recover_all(state_dir)
+    sweep = bool(kube_namespaces or kubeconfig or kube_context)
+    actions = recover_all(state_dir, kube_namespaces=list(kube_namespaces) or None,
+                          kubeconfig=kubeconfig, kube_context=kube_context, sweep_kube=sweep)
     for line in actions:
         click.echo(line)
     if not actions:

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
 __all__ = ["KINDS", "REVERTS", "add_latency", "create_chaos_resource", "delete_chaos_resources",
-           "set_bandwidth", "set_loss", "stress_cpu", "stress_memory", "sweep"]
+           "label_value", "set_bandwidth", "set_loss", "stress_cpu", "stress_memory", "sweep"]
 
 GROUP, VERSION = "chaos-mesh.org", "v1alpha1"
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -72,8 +72,14 @@ def _duration(duration: str | None) -> str:
     return value
 
 
+def label_value(run_id: str) -> str:
+    """`run_id` as a valid label value (63 characters of [A-Za-z0-9._-], alphanumeric ends)."""
+    value = re.sub(r"[^A-Za-z0-9._-]", "-", run_id)[:63]
+    return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", value) or "unknown"
+
+
 def _run_id(run_id: str | None = None) -> str:
-    return run_id or os.environ.get("CHAOS_SUITE_RUN_ID") or "manual"
+    return label_value(run_id or os.environ.get("CHAOS_SUITE_RUN_ID") or "manual")
 
 
 def _labels(run_id: str | None = None) -> dict[str, str]:
@@ -299,10 +305,11 @@ def sweep(live_run_ids: set[str], namespaces: list[str] | None = None,
         if context:
             active = next((c for c in contexts if c.get("name") == context), active)
         namespaces = [str((active.get("context") or {}).get("namespace") or "default")]
+    live = {label_value(r) for r in live_run_ids}
     actions: list[str] = []
     for plural, ns, name, labels in _labelled(api, f"{MANAGED_BY}={OWNER}", namespaces):
         run = labels.get(RUN_LABEL, "")
-        if run in live_run_ids:
+        if run in live:
             actions.append(f"{plural} {ns}/{name} of run {run}: run still active; left alone")
         elif _delete(api, plural, ns, name):
             actions.append(f"deleted {plural} {ns}/{name} of run {run} (found by label)")

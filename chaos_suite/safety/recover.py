@@ -165,9 +165,22 @@ def _describe(spec: dict[str, Any]) -> str:
     return f"rollback '{activity.get('name')}'"
 
 
-def recover_all(state_dir: Path | None = None) -> list[str]:
+def recover_all(state_dir: Path | None = None, *, kube_namespaces: list[str] | None = None,
+                kubeconfig: str | None = None, kube_context: str | None = None,
+                sweep_kube: bool = False) -> list[str]:
+    """Stop leftovers, replay pending reverts; with `sweep_kube`, then delete the Chaos Mesh
+    resources chaos_suite labelled for a run that is not live (found by label in
+    `kube_namespaces`, default the context's namespace): those a lost ledger cannot name."""
     root = state_dir or state_root()
-    return stop_leftovers(root) + revert_pending(root)
+    actions = stop_leftovers(root) + revert_pending(root)
+    if sweep_kube:
+        from chaos_suite.faults.chaosmesh import sweep
+
+        try:
+            actions += sweep(_live_run_ids(root), kube_namespaces, kubeconfig, kube_context)
+        except Exception as exc:  # noqa: BLE001 - report; the ledger part is done
+            actions.append(f"Chaos Mesh sweep FAILED ({type(exc).__name__}: {exc})")
+    return actions
 
 
 def pending_for_target(target_key: str, root: Path | None = None) -> list[ledger.LedgerEntry]:
