@@ -1,6 +1,7 @@
-"""Against a real cluster (KUBECONFIG), read-only: list nodes, and let `revert_for` read a
-deployment's replica count for a scale_deployment it would guard. Nothing is cordoned, scaled or
-created. Skips cleanly when KUBECONFIG is unset or no cluster answers."""
+"""Against a real cluster (KUBECONFIG): list nodes, and let `revert_for` read a deployment's
+replica count for a scale_deployment it would guard. Nothing is cordoned or scaled; with Chaos
+Mesh installed, one NetworkChaos selecting no pod is created and deleted. Skips cleanly when
+KUBECONFIG is unset or no cluster answers."""
 
 from __future__ import annotations
 
@@ -57,3 +58,34 @@ def test_scale_revert_reads_the_live_replica_count() -> None:
                                  if deployment.spec.replicas is not None else 1}
     for secret in kubeconfig_secrets():
         assert secret not in str(spec)
+
+
+def test_chaos_mesh_resource_is_labelled_bounded_and_deleted(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Creates a NetworkChaos whose selector matches no pod (nothing is slowed), 10 s duration,
+    then deletes it as the revert would. Skips without Chaos Mesh's CRDs."""
+    from chaosk8s import create_k8s_api_client
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    from chaos_suite.faults import chaosmesh
+
+    _core_api()
+    api = client.CustomObjectsApi(create_k8s_api_client())
+    try:
+        api.list_namespaced_custom_object("chaos-mesh.org", "v1alpha1", "default",
+                                          "networkchaos", limit=1,
+                                          _request_timeout=PROBE_TIMEOUT_S)
+    except ApiException as exc:
+        pytest.skip(f"Chaos Mesh is not installed ({exc.status})")
+    run_id = f"real-test-{os.getpid()}"
+    monkeypatch.setenv("CHAOS_SUITE_RUN_ID", run_id)
+    created = chaosmesh.add_latency(f"chaos-suite-test-{os.getpid()}", "1ms", ns="default",
+                                    label_selectors={"chaos-suite/test": "matches-nothing"},
+                                    duration="10s")
+    try:
+        assert created["metadata"]["labels"]["chaos-suite/run-id"] == run_id
+        assert created["spec"]["duration"] == "10s"
+    finally:
+        deleted = chaosmesh.delete_chaos_resources(run_id=run_id, ns="default")
+    assert len(deleted) == 1
