@@ -291,7 +291,7 @@ def test_os_error_before_anything_started_is_exit_2(monkeypatch: pytest.MonkeyPa
 
 def test_os_error_once_something_started_is_exit_4(monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    def full_disk(state_dir: Path | None) -> list[str]:
+    def full_disk(state_dir: Path | None, **_: object) -> list[str]:
         raise OSError(errno.ENOSPC, "No space left on device", "/state/ledger/e.json")
 
     monkeypatch.setattr("chaos_suite.safety.recover.recover_all", full_disk)
