@@ -332,13 +332,15 @@ _RAW_MESH = "chaosk8s.chaosmesh."
 _RAW_CRD = "chaosk8s.crd.actions"
 
 
-def _namespaces(provider: dict[str, Any]) -> list[str]:
-    """The namespaces a chaosk8s action or chaos_suite Chaos Mesh fault acts in."""
+def _namespaces(provider: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
+    """The namespaces a chaosk8s action or chaos_suite Chaos Mesh fault acts in (`${name}`
+    forms filled from the experiment's configuration)."""
+    from chaos_suite.safety.k8s_radius import resolved_arguments
+
     module = str(provider.get("module", ""))
     if not (module.startswith("chaosk8s") or module == MESH_MODULE):
         return []
-    args = provider.get("arguments")
-    args = args if isinstance(args, dict) else {}
+    args = resolved_arguments(provider.get("arguments"), experiment)
     found = [str(args.get("ns") or "default")]
     for key in ("pod_namespace", "namespaces", "namespaces_selectors"):
         value = args.get(key)
@@ -358,7 +360,7 @@ def check_kubernetes_steps(resolved: ResolvedPlan) -> None:
             if provider.get("type") != "python":
                 continue
             module, func = str(provider.get("module", "")), str(provider.get("func", ""))
-            hit = sorted(set(_namespaces(provider)) & protected)
+            hit = sorted(set(_namespaces(provider, scenario.experiment)) & protected)
             if hit:
                 raise GateRefused("protected-namespace", f"scenario {quoted(scenario.name)}: "
                                   f"{step.label} ({step.call}) acts in protected namespace "

@@ -88,6 +88,12 @@ def test_protected_namespaces_are_refused(fake: FakeK8s, tmp_path: Path) -> None
         "mesh", "chaos_suite.faults.chaosmesh", "add_latency", name="l", latency="1ms",
         ns="shop", namespaces=["kube-system"])])
     assert rc == 2 and "protected namespace 'kube-system'" in err, err
+    templated = experiment("k8s", [terminate(ns="${where}")])
+    templated["configuration"] = {"where": "kube-system"}
+    plan = write_plan(tmp_path / "d", [{"name": "k8s", "experiment": templated,
+                                        "expect": EXPECT}])
+    done = run_cli("gameday", "run", str(plan), "--dry-run", timeout=60)
+    assert done.returncode == 2 and "protected namespace 'kube-system'" in done.stderr
 
 
 def test_raw_chaosk8s_chaosmesh_actions_are_refused(fake: FakeK8s, tmp_path: Path) -> None:
