@@ -148,3 +148,12 @@ def test_without_plan_words_the_page_leaves_them_out(tmp_path: Path) -> None:
     html = render_html(analyze_run(load_run(standard_run().write(tmp_path / "run"))))
     assert 'class="words"' not in html and "Action items" not in html
     assert "Objectives" not in html
+
+
+def test_only_web_urls_become_links(tmp_path: Path) -> None:
+    analysis = analyze_run(load_run(standard_run().write(tmp_path / "run")))
+    scenario = analysis.plan.scenarios[0].model_copy(update={
+        "runbooks": ("javascript:alert(1)", "wiki page 12")})
+    record = analysis.plan.record.model_copy(update={"scenarios": (scenario,)})
+    html = render_html(replace(analysis, plan=replace(analysis.plan, record=record)))
+    assert "javascript:alert(1)" in html and 'href="javascript' not in html
