@@ -173,3 +173,24 @@ def _with(d: Detection, **changes: object) -> Detection:
     from dataclasses import replace
 
     return replace(d, **changes)  # type: ignore[arg-type]
+
+
+def scenario_detection(events: Sequence[Event], scenario: str, start: float, end: float,
+                       expectations: Mapping[str, tuple[AlertExpectation | None, bool]],
+                       recovery: Mapping[str, float | None]
+                       ) -> tuple[tuple[Detection, ...], tuple[FiredAlert, ...]]:
+    """Per SLO with an alert expectation (``expectations``: SLO → (alert, no_alert)), its
+    detection; and the scenario's noise. Nothing when the run recorded no alert events and the
+    plan expects nothing of detection."""
+    wanted = {slo: e for slo, e in expectations.items() if e[0] is not None or e[1]}
+    watched = any(isinstance(e, (AlertState, AlertNotified)) for e in events)
+    if not wanted and not watched:
+        return (), ()
+    onset, cleared = scenario_onset(events, scenario, start, end)
+    detections = tuple(
+        detection_for(events, slo=slo, expected=alert, no_alert=no_alert, onset=onset,
+                      cleared=cleared, start=start, end=end, recovery_seconds=recovery.get(slo))
+        for slo, (alert, no_alert) in wanted.items())
+    noise = unexpected_alerts(events, (a for a, _ in wanted.values() if a is not None),
+                              start, end) if watched else []
+    return detections, tuple(noise)

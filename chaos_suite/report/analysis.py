@@ -30,6 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from chaos_suite.detection.timeline import Detection, FiredAlert, scenario_detection
 from chaos_suite.load.buckets import path_may_match
 from chaos_suite.record import Sample as RecordSample
 from chaos_suite.record.models import ActionItem
@@ -87,6 +88,8 @@ class SLOResult:
     reason: str
     # event-weighted budget beside the time-weighted one above (module docstring)
     weighting: Weighting | None = None
+    # measured detection when the plan expects an alert (or none) of this SLO
+    detection: Detection | None = None
     # latency SLOs: the fault window's per-second latency tested against the baseline's
     latency_test: LatencyTest | None = None
 
@@ -138,6 +141,10 @@ class ScenarioResult:
     hypothesis: str  # held | deviated | not-met-before | unknown | not-run
     windows: ScenarioWindows | None
     slos: tuple[SLOResult, ...]
+    # measured detection (detection/timeline.py): per SLO with an alert expectation, and the
+    # alerts of the scenario's window nobody expected
+    detection: tuple[Detection, ...] = ()
+    noise: tuple[FiredAlert, ...] = ()
 
     @property
     def hypothesis_failed(self) -> bool:
@@ -531,6 +538,12 @@ def analyze_run(record: RecordView) -> RunAnalysis:
             if r.slo.sli.kind is SLIKind.LATENCY else r
             for r in results
         )
+        detection, noise = scenario_detection(
+            events, scenario.name, windows.measurement.start, windows.measurement.end,
+            {n: (e.alert, e.no_alert) for n, e in scenario.expectations.items()},
+            {r.slo.name: r.recovery_seconds for r in results})
+        by_slo = {d.slo: d for d in detection}
+        results = tuple(replace(r, detection=by_slo.get(r.slo.name)) for r in results)
         scenarios.append(
             ScenarioResult(
                 scenario.name,
@@ -541,6 +554,8 @@ def analyze_run(record: RecordView) -> RunAnalysis:
                 hypothesis,
                 windows,
                 results,
+                detection,
+                noise,
             )
         )
     started_event = _last(events, "run_started")

@@ -190,6 +190,31 @@ def _scenario(scenario: ScenarioResult) -> dict[str, Any]:
         "measurement": _window(windows.measurement) if windows else None,
         "faults": [{**entry, "t": iso(entry["t"])} for entry in (windows.faults if windows else [])],
         "warnings": list(scenario.warnings),
+        "detection": _detection(scenario),
+    }
+
+
+def _detection(scenario: ScenarioResult) -> dict[str, Any] | None:
+    """Measured detection (times from fault onset, seconds); None when neither the plan nor
+    the run had anything to do with alerts."""
+    if not scenario.detection and not scenario.noise:
+        return None
+    return {
+        "slos": [{
+            "slo": d.slo,
+            "expected": None if d.expected is None and not d.no_alert else {
+                "alert": d.expected.model_dump(mode="json") if d.expected else None,
+                "no_alert": d.no_alert},
+            "onset": iso(d.onset), "pending": iso(d.pending), "firing": iso(d.firing),
+            "notified": iso(d.notified), "resolved": iso(d.resolved),
+            "cleared": iso(d.cleared), "recovered": iso(d.recovered),
+            "time_to_detect_seconds": d.time_to_detect,
+            "time_to_page_seconds": d.time_to_page,
+            "time_to_recover_seconds": d.time_to_recover,
+            "verdict": d.verdict, "reason": d.reason,
+        } for d in scenario.detection],
+        "noise": [{"alert": a.name, "labels": dict(a.labels), "firing": iso(a.firing)}
+                  for a in scenario.noise],
     }
 
 

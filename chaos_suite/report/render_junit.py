@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from chaos_suite.detection.timeline import Detection
 from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
 from chaos_suite.report.formatting import percent, rate
 from chaos_suite.report.verdict import Verdict
@@ -43,6 +44,23 @@ def _slo_case(parent: ET.Element, classname: str, result: SLOResult, seconds: fl
         ET.SubElement(case, "skipped", message=f"inconclusive: {result.reason}")
         return "skipped"
     ET.SubElement(case, "system-out").text = _details(result)
+    return "passed"
+
+
+def _detection_case(parent: ET.Element, classname: str, detection: Detection) -> str:
+    """Measured detection of one SLO: a gap (the expected alert never fired or never paged),
+    a late alert and an alert where none was expected fail; detected and quiet pass."""
+    case = ET.SubElement(parent, "testcase", classname=classname,
+                         name=f"detection {detection.slo}", time="0.000")
+    text = "".join(f"{label}: {value:.1f} s\n" for label, value in (
+        ("time to detect", detection.time_to_detect), ("time to page", detection.time_to_page),
+        ("time to recover", detection.time_to_recover)) if value is not None)
+    if detection.verdict in ("gap", "late", "noise"):
+        failure = ET.SubElement(case, "failure", message=detection.reason,
+                                type=str(detection.verdict))
+        failure.text = text
+        return "failure"
+    ET.SubElement(case, "system-out").text = f"{detection.verdict}: {detection.reason}\n{text}"
     return "passed"
 
 
@@ -99,6 +117,8 @@ def render_junit(analysis: RunAnalysis) -> str:
         seconds = scenario.windows.measurement.length if scenario.windows else 0.0
         outcomes.append(_hypothesis_case(suite, classname, scenario))
         outcomes += [_slo_case(suite, classname, result, seconds) for result in scenario.slos]
+        outcomes += [_detection_case(suite, classname, d) for d in scenario.detection
+                     if d.verdict is not None]
     for element in (root, suite):
         element.set("tests", str(len(outcomes)))
         element.set("failures", str(outcomes.count("failure")))

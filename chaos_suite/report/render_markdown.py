@@ -226,7 +226,26 @@ def _scenario(scenario: ScenarioResult, plan: ScenarioPlan | None = None) -> lis
         lines.append(f"- **{result.slo.name}**: {result.reason}.{recovery}"
                      f"{weighting_text(result)}{latency_test_text(result)}")
     lines += [f"- **Warning:** {warning}." for warning in scenario.warnings]
+    lines += _detection(scenario)
     lines.append("")
+    return lines
+
+
+def _detection(scenario: ScenarioResult) -> list[str]:
+    """Measured detection: per SLO the verdict and times from fault onset; then the noise."""
+    if not scenario.detection and not scenario.noise:
+        return []
+    lines = ["", "| SLO | detection | to detect | to page | to recover | why |",
+             "|---|---|---|---|---|---|"]
+
+    def secs(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f} s"
+
+    lines += [f"| {_cell(d.slo)} | {d.verdict or '–'} | {secs(d.time_to_detect)} | "
+              f"{secs(d.time_to_page)} | {secs(d.time_to_recover)} | {_cell(d.reason)} |"
+              for d in scenario.detection]
+    lines += [f"- **Noise:** {_cell(a.title)} fired at {iso(a.firing)}, expected by no one."
+              for a in scenario.noise]
     return lines
 
 

@@ -43,9 +43,16 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _config(targets: list[str], scrape_interval: str) -> str:
+def _config(targets: list[str], scrape_interval: str, rule_files: list[Path] | None = None,
+            alertmanager: str | None = None) -> str:
     listed = ", ".join(f'"{t}"' for t in targets)
-    return (
+    extra = ""
+    if rule_files:  # alerting rules, evaluated every scrape_interval
+        extra += "rule_files:\n" + "".join(f'  - "{f}"\n' for f in rule_files)
+    if alertmanager:  # host:port of an Alertmanager the alerts are sent to
+        extra += ("alerting:\n  alertmanagers:\n    - static_configs:\n"
+                  f'        - targets: ["{alertmanager}"]\n')
+    return extra + (
         "global:\n"
         f"  scrape_interval: {scrape_interval}\n"
         f"  scrape_timeout: {scrape_interval}\n"
@@ -125,14 +132,15 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> bo
 
 
 def start_prometheus(targets: list[str], tmp: Path, scrape_interval: str = "1s",
-                     timeout_s: float = 20.0) -> PrometheusServer:
+                     timeout_s: float = 20.0, rule_files: list[Path] | None = None,
+                     alertmanager: str | None = None) -> PrometheusServer:
     """Start Prometheus scraping ``targets`` (``host:port``, path /metrics) and wait until it
     is ready. Skips the test when the binary is missing; fails it when it does not start."""
     if not os.access(PROMETHEUS_BIN, os.X_OK):
         pytest.skip(f"{PROMETHEUS_BIN} not installed (Debian package 'prometheus')")
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "prometheus.yml"
-    config.write_text(_config(targets, scrape_interval))
+    config.write_text(_config(targets, scrape_interval, rule_files, alertmanager))
     last_tail = ""
     for attempt in range(3):  # the free port may be taken between probe and bind: retry
         port = _free_port()

@@ -1,0 +1,200 @@
+"""Measured detection through real short gamedays: a real Prometheus (1 s scrape and
+evaluation) scraping the standing target and evaluating `slo rules` alerts with seconds-long
+windows, a real Alertmanager (group_wait 1 s) whose webhook reaches both chaos_suite's receiver
+and the test's own. Truth: Prometheus's own ALERTS samples and the webhook the test receives."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from gameday_helpers import (
+    ROOT,
+    action,
+    cli_command,
+    events,
+    experiment,
+    only_run_dir,
+    run_cli,
+    standing_target,
+    wait_for_event,
+)
+from support.alertmanager_server import WebhookSink, start_alertmanager
+from support.prometheus_server import _free_port, start_prometheus
+
+pytestmark = pytest.mark.slow
+
+EVAL_S = 1.0  # Prometheus's scrape and evaluation interval here
+TOTAL = "sum(checkout_http_requests_total)"
+BAD = 'sum(checkout_http_requests_total{status_class="5xx"})'
+
+
+def _slo_file(folder: Path, name: str) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"kind": "SLOs", "service": "checkout", "slos": [
+        {"name": name, "objective": "99%", "window": "30d",
+         "source": {"type": "prometheus", "total": TOTAL, "bad": BAD}}]}))
+    return path
+
+
+def _rules(folder: Path, slo_file: Path, factor: float) -> Path:
+    """`chaos-suite slo rules` with one page row over 30s/5s at `factor` (error ratio above
+    factor × 1%); factor 1000 can never fire (a ratio above 10)."""
+    windows = folder / f"{slo_file.stem}-windows.yaml"
+    windows.write_text(yaml.safe_dump({"name": "gameday", "windows": [
+        {"severity": "page", "long": "30s", "short": "5s", "factor": factor}]}))
+    out = folder / f"{slo_file.stem}-rules.yaml"
+    done = run_cli("slo", "rules", str(slo_file), "--windows", str(windows),
+                   "--eval-interval", "1s", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture()
+def stack(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    fires = _slo_file(folder, "server-availability")
+    never = _slo_file(folder, "server-impossible")
+    rules = [_rules(folder, fires, 10), _rules(folder, never, 1000)]
+    webhook_port = _free_port()
+    with standing_target() as status, WebhookSink() as sink, \
+            start_alertmanager([sink.url, f"http://127.0.0.1:{webhook_port}/"],
+                               tmp_path / "am") as am, \
+            start_prometheus([f"127.0.0.1:{status['admin_port']}"], tmp_path / "prom",
+                             rule_files=rules, alertmanager=am.address) as prom:
+        prom.wait_scraped()
+        yield {"folder": folder, "prom": prom, "am": am, "sink": sink,
+               "webhook_port": webhook_port, "slo_files": [fires, never]}
+
+
+def _write_plan(stack: dict[str, Any], *, fault_s: float, silence: bool = False) -> Path:
+    folder: Path = stack["folder"]
+    (folder / "environments").mkdir(exist_ok=True)
+    detection: dict[str, Any] = {"webhook_port": stack["webhook_port"]}
+    if silence:
+        detection["silence"] = {"sloth_service": "checkout"}
+    (folder / "environments" / "standing.yaml").write_text(yaml.safe_dump({
+        "kind": "Environment", "name": "standing", "tier": "local",
+        "target": {"type": "local", "managed": False},
+        "sources": {"prometheus": {"url": stack["prom"].url},
+                    "alertmanager": {"url": stack["am"].url}},
+        "detection": detection}))
+    (folder / "errors.json").write_text(json.dumps(experiment("50% errors", [
+        action("inject", "inject_errors", pause_after=fault_s, ratio=0.5, ttl_s=120),
+        action("clear", "clear_faults")], [action("clear", "clear_faults")])))
+    alert = {"name": "ErrorBudgetBurn", "within": "40s"}
+    plan = {"kind": "Gameday", "name": "detect", "service": "checkout",
+            "environment": "standing", "slos": [p.name for p in stack["slo_files"]],
+            "baseline": "4s", "cooldown": "8s", "min_events": 50,
+            "hypothesis": {"window": "2s", "max_burn_rate": 1000},
+            "load": {"locustfile": str(ROOT / "loadtests/checkout.py"),
+                     "shape": {"kind": "steady", "users": 5, "spawn_rate": 5}},
+            "scenarios": [{"name": "errors", "experiment": "errors.json", "expect": {
+                "server-availability": {"max_budget_consumed": "100%", "alert": {
+                    **alert, "labels": {"sloth_slo": "server-availability", "severity": "page"},
+                    "page": not silence}},
+                "server-impossible": {"max_budget_consumed": "100%", "alert": {
+                    **alert, "labels": {"sloth_slo": "server-impossible"}}}}}]}
+    path = folder / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    return path
+
+
+def _alerts_truth(prom_url: str, slo: str, state: str) -> list[float]:
+    """Timestamps of Prometheus's own ALERTS samples (the evaluations it was in `state`)."""
+    body = httpx.get(f"{prom_url}/api/v1/query", params={
+        "query": f'ALERTS{{alertstate="{state}",sloth_slo="{slo}"}}[15m]'}, timeout=5).json()
+    return sorted(float(t) for series in body["data"]["result"] for t, _ in series["values"])
+
+
+def test_measured_detection_agrees_with_prometheus_and_the_webhook(
+        stack: dict[str, Any], tmp_path: Path) -> None:
+    plan = _write_plan(stack, fault_s=15)
+    result = run_cli("gameday", "run", str(plan), "--reports", str(tmp_path / "r"))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    run_dir = only_run_dir(tmp_path / "r")
+    record = events(run_dir)
+    onset = next(e["t"] for e in record if e["type"] == "fault_injected")
+    report = json.loads((run_dir / "report.json").read_text())
+    detection = {d["slo"]: d for d in report["scenarios"][0]["detection"]["slos"]}
+
+    fired = detection["server-availability"]
+    assert fired["verdict"] == "detected", fired
+    truth_firing = _alerts_truth(stack["prom"].url, "server-availability", "firing")[0]
+    truth_page = stack["sink"].first_firing(sloth_slo="server-availability")
+    assert truth_page is not None
+    print(f"time to detect: measured {fired['time_to_detect_seconds']:.3f} s, "
+          f"ALERTS {truth_firing - onset:.3f} s; time to page: measured "
+          f"{fired['time_to_page_seconds']:.3f} s, test's webhook {truth_page - onset:.3f} s")
+    assert abs(fired["time_to_detect_seconds"] - (truth_firing - onset)) <= EVAL_S
+    assert abs(fired["time_to_page_seconds"] - (truth_page - onset)) <= EVAL_S
+    assert fired["time_to_page_seconds"] >= fired["time_to_detect_seconds"] - EVAL_S
+    assert fired["time_to_recover_seconds"] is None or fired["time_to_recover_seconds"] > 0
+    assert {"alert_state", "alert_notified"} <= {e["type"] for e in record}
+
+    gap = detection["server-impossible"]
+    assert gap["verdict"] == "gap" and gap["time_to_detect_seconds"] is None
+    assert not _alerts_truth(stack["prom"].url, "server-impossible", "firing")
+    assert report["scenarios"][0]["detection"]["noise"] == []
+
+    cases = {c.get("name"): c for c in ET.parse(run_dir / "junit.xml").getroot().iter("testcase")}
+    assert cases["detection server-impossible"].find("failure") is not None
+    assert cases["detection server-availability"].find("failure") is None
+    markdown = (run_dir / "report.md").read_text()
+    assert "| server-impossible | gap |" in markdown
+
+
+def test_quiet_gameday_silences_the_page_and_still_measures_detection(
+        stack: dict[str, Any], tmp_path: Path) -> None:
+    plan = _write_plan(stack, fault_s=12, silence=True)
+    result = run_cli("gameday", "run", str(plan), "--reports", str(tmp_path / "r"))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    run_dir = only_run_dir(tmp_path / "r")
+    record = events(run_dir)
+    kinds = [(e["type"], e.get("action")) for e in record]
+    created = kinds.index(("silence", "created"))
+    assert created < kinds.index(("fault_injected", None))
+    assert ("silence", "removed") in kinds
+    assert stack["sink"].first_firing(sloth_slo="server-availability") is None  # nobody paged
+    assert any(e["type"] == "alert_state" and e["source"] == "alertmanager"
+               and e["state"] == "suppressed" for e in record)
+    assert all(s["status"]["state"] == "expired" for s in stack["am"].silences())
+    report = json.loads((run_dir / "report.json").read_text())
+    fired = {d["slo"]: d for d in report["scenarios"][0]["detection"]["slos"]}
+    assert fired["server-availability"]["verdict"] == "detected"
+    assert fired["server-availability"]["time_to_page_seconds"] is None
+
+
+def test_recover_removes_the_silence_after_sigkill(stack: dict[str, Any], tmp_path: Path
+                                                   ) -> None:
+    plan = _write_plan(stack, fault_s=60, silence=True)
+    proc = subprocess.Popen(cli_command("gameday", "run", str(plan), "--reports",
+                                        str(tmp_path / "r")),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_event(tmp_path / "r", "fault_injected", timeout_s=90)
+        assert [s["status"]["state"] for s in stack["am"].silences()] == ["active"]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    done = run_cli("recover")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "chaos_suite.detection.silence.remove_silence" in done.stdout + done.stderr
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+            s["status"]["state"] != "expired" for s in stack["am"].silences()):
+        time.sleep(0.2)
+    assert all(s["status"]["state"] == "expired" for s in stack["am"].silences())
