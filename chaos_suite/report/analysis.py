@@ -106,10 +106,21 @@ class LatencyTest:
     baseline_median_ms: float | None
     fault_median_ms: float | None
     alpha: float = ALPHA
+    # Like Kayenta's judge, a shift must also matter: sub-millisecond drifts of a busy host
+    # are statistically real over enough seconds but say nothing about the fault.
+    min_shift_ms: float = 1.0
+
+    @property
+    def shift_ms(self) -> float | None:
+        if self.baseline_median_ms is None or self.fault_median_ms is None:
+            return None
+        return self.fault_median_ms - self.baseline_median_ms
 
     @property
     def significant(self) -> bool:
-        return self.result is not None and self.result.significant(self.alpha)
+        shift = self.shift_ms
+        return (self.result is not None and self.result.significant(self.alpha)
+                and shift is not None and abs(shift) >= self.min_shift_ms)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ def _latency_test(test: LatencyTest | None) -> dict[str, Any] | None:
         "common_language": r.common_language if r else None,
         "alpha": test.alpha,
         "significant": test.significant,
+        "min_shift_ms": test.min_shift_ms,
     }
 
 

@@ -109,7 +109,9 @@ def latency_test_text(result: SLOResult) -> str:
     if r is None:
         return (f" Latency test: not run (per-second {test.metric} latency missing in the "
                 "baseline or the fault window).")
-    word = "significantly different" if test.significant else "not significantly different"
+    word = ("significantly different" if test.significant else
+            f"not significantly different (p < {test.alpha:g} and a median shift of at least "
+            f"{test.min_shift_ms:g} ms are both needed)")
     medians = ""
     if test.baseline_median_ms is not None and test.fault_median_ms is not None:
         medians = (f", median {test.fault_median_ms:.1f} ms in the fault window vs "
