@@ -24,7 +24,8 @@ DEFAULT_SLIS: tuple[dict[str, Any], ...] = ({"name": "availability", "kind": "av
 _WHERE = "load config"
 _TOP_KEYS = frozenset(
     {"locustfile", "host", "shape", "default_shape", "slis", "max_duration_s", "log_level",
-     "log_file", "plugin", "parent_pid"}
+     "log_file", "plugin", "parent_pid", "workers", "master_bind", "master_port",
+     "expect_workers_timeout_s"}
 )
 
 
@@ -51,6 +52,11 @@ class LoadConfig:
     parent_pid: int | None = None
     # normalized; used only when there is no `shape` and the locustfile defines none
     default_shape: dict[str, Any] | None = None
+    # distributed mode (load/distributed.py): a master with this many local Locust workers
+    workers: int = 0
+    master_bind: str = "127.0.0.1"
+    master_port: int = 0  # 0: a free port
+    expect_workers_timeout_s: float = 30.0
 
     def to_json(self) -> dict[str, Any]:
         """The config as the worker reads it (a plain JSON object)."""
@@ -67,6 +73,10 @@ class LoadConfig:
             "plugin": self.plugin,
             "parent_pid": self.parent_pid,
             "default_shape": self.default_shape,
+            "workers": self.workers,
+            "master_bind": self.master_bind,
+            "master_port": self.master_port,
+            "expect_workers_timeout_s": self.expect_workers_timeout_s,
         }
 
 
@@ -148,6 +158,15 @@ def parse_config(raw: Any) -> LoadConfig:
     parent_pid = raw.get("parent_pid")
     if parent_pid is not None and (isinstance(parent_pid, bool) or not isinstance(parent_pid, int)):
         raise _fail("parent_pid", "must be an integer")
+    workers = _int(raw, "workers", 0, 0)
+    master_port = _int(raw, "master_port", 0, 0)
+    if master_port > 65535:
+        raise _fail("master_port", "must be a port number")
+    expect_s = raw.get("expect_workers_timeout_s", 30.0)
+    if isinstance(expect_s, bool) or not isinstance(expect_s, int | float) or not (
+        math.isfinite(expect_s) and expect_s > 0
+    ):
+        raise _fail("expect_workers_timeout_s", "must be a number > 0")
     return LoadConfig(
         locustfile=locustfile,
         host=_optional_str(raw, "host"),
@@ -159,7 +178,18 @@ def parse_config(raw: Any) -> LoadConfig:
         plugin=plugin,
         parent_pid=parent_pid,
         default_shape=_parse_shape(raw, "default_shape"),
+        workers=workers,
+        master_bind=_optional_str(raw, "master_bind") or "127.0.0.1",
+        master_port=master_port,
+        expect_workers_timeout_s=float(expect_s),
     )
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, minimum: int) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(key, f"must be an integer >= {minimum}")
+    return value
 
 
 def _parse_shape(raw: Mapping[str, Any], key: str) -> dict[str, Any] | None:

@@ -52,10 +52,14 @@ class LoadProcess:
         on_sample: Callable[[dict[str, Any]], None],
         log_path: Path | None = None,
         redact: Callable[[str], str] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         # Validate here, in the caller's process: a bad plan fails before anything is spawned.
         self.config: LoadConfig = parse_config(config)
         self._on_sample = on_sample
+        # distributed mode: {"type": "worker_lost", ...} lines (reader thread, like on_sample)
+        self._on_event = on_event
+        self.workers_lost: list[dict[str, Any]] = []
         # the config's log_file is honoured here, by the runner, so that it is redacted too
         log_file = self.config.log_file
         self._log_path = log_path or (Path(log_file) if log_file else None)
@@ -270,6 +274,13 @@ class LoadProcess:
             self._done = msg
         elif kind == "error":
             self._error = self._redact(str(msg.get("message")))
+        elif kind == "worker_lost":
+            self.workers_lost.append(msg)
+            if self._on_event is not None:
+                try:
+                    self._on_event(msg)
+                except Exception:
+                    log.exception("on_event failed for %s", msg)
 
     def _read_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None

@@ -201,7 +201,8 @@ class Worker:
             return
         self.state.reason = reason
         log.info("stopping load: %s", reason)
-        gevent.spawn(runner.quit)
+        # a master stops its workers first (their last samples), then quits (run())
+        gevent.spawn(runner.stop if self.cfg.workers > 0 else runner.quit)
 
     def watch_parent(self, runner: Runner) -> None:
         parent = self.cfg.parent_pid or os.getppid()
@@ -225,11 +226,27 @@ class Worker:
             parsed_options=self.parsed_options(),
             available_user_classes=users,  # type: ignore[arg-type]
         )
-        runner = env.create_local_runner()
+        master = None
+        runner: Runner
+        if self.cfg.workers > 0:
+            from chaos_suite.load.distributed import Master, free_port
+
+            port = self.cfg.master_port or free_port(self.cfg.master_bind)
+            master_runner = env.create_master_runner(self.cfg.master_bind, port)
+            runner = master_runner
+        else:
+            runner = env.create_local_runner()
         self.open_loop(users, shape, env)
         counted = _UsersBySecond(runner)
         plugin = None
-        if self.cfg.plugin:
+        if self.cfg.workers > 0:
+            master = Master(self.cfg, master_runner, lambda obj: self.out.write(counted.stamp(obj)))
+            master.spawn_local(port)
+            problem = master.wait_workers()
+            if problem is not None:
+                runner.quit()
+                return self.fail(problem)
+        elif self.cfg.plugin:
             from chaos_suite.load.plugin import SliPlugin
 
             plugin = SliPlugin(env, self.cfg.slis, lambda obj: self.out.write(counted.stamp(obj)))
@@ -253,11 +270,18 @@ class Worker:
         if not self.state.finished.wait(timeout=self.cfg.max_duration_s + _STOP_GRACE_S):
             log.error("runner did not stop within the hard limit; quitting anyway")
             self.state.reason = "max_duration"
-        runner.quit()
+        if master is None:
+            runner.quit()
+        else:
+            runner.stop()  # the workers stop and send their last samples; drained below
         limit.kill(block=False)
         watcher.kill(block=False)
         user_clock.kill(block=False)
         totals = plugin.close() if plugin is not None else None
+        if master is not None:
+            totals = master.drain()
+            runner.quit()
+            master.reap()
         env.events.quitting.fire(environment=env, reverse=True)  # type: ignore[no-untyped-call]
         self.out.write(self._done(runner, totals))
         env.events.quit.fire(exit_code=0)  # type: ignore[no-untyped-call]
@@ -291,7 +315,33 @@ class Worker:
         }
 
 
+def locust_worker(argv: list[str]) -> int:
+    """``--locust-worker HOST:PORT LOCUSTFILE [--parent-pid PID] [--log-level LEVEL]``."""
+    from chaos_suite.load.distributed import run_worker
+
+    opts = dict(zip(argv[2::2], argv[3::2], strict=False))
+    host, _, port = argv[0].rpartition(":")
+    setup_logging(opts.get("--log-level", "INFO"), None)  # type: ignore[no-untyped-call]
+    path = os.path.abspath(argv[1])
+    try:
+        users, _shapes = load_locustfile(path)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code may raise anything
+        log.error("cannot load locustfile %s: %s: %s", path, type(exc).__name__, exc)
+        return 2
+    if not users:
+        log.error("no User class found in locustfile %s", path)
+        return 2
+    env = Environment(user_classes=list(users.values()), events=locust.events,
+                      locustfile=os.path.basename(path),
+                      available_user_classes=users)  # type: ignore[arg-type]
+    parent = opts.get("--parent-pid")
+    return run_worker(env, host or "127.0.0.1", int(port), int(parent) if parent else None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "--locust-worker":
+        return locust_worker(args[1:])
     out = _Protocol(_take_stdout())
     try:
         cfg = parse_config(_read_config(sys.argv[1:] if argv is None else argv))

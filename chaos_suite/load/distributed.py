@@ -1,0 +1,219 @@
+"""Locust master/worker mode. Imported only by ``load/worker.py``, after locust (gevent).
+
+The load process the runner starts becomes a Locust master (no users of its own) bound to
+``master_bind`` (127.0.0.1 unless told), and spawns ``workers`` local Locust workers in its own
+process group (``python -m chaos_suite.load.worker --locust-worker HOST:PORT LOCUSTFILE``, the
+same command ``chaos-suite load worker`` runs on another machine). Messages:
+
+- master -> worker ``chaos_suite_config`` (the SLIs): the worker installs its counting plugin
+  and answers ``chaos_suite_hello`` (its pid); the test starts once ``workers`` have answered,
+  within ``expect_workers_timeout_s`` (else the load fails to start: exit 2, before any fault);
+- worker -> master ``chaos_suite_buckets``: each per-second sample as its second completes,
+  then ``{"final": true}`` once its test stopped (after its last samples: one socket, in order).
+
+The master merges them exactly (``merge.py``) and writes the merged samples on stdout, the
+single-process protocol unchanged. A worker lost (its process exited, or Locust's heartbeat
+marks it missing) before its final message is one ``{"type": "worker_lost", ...}`` line; the
+runner decides what it means (``min_workers``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from locust.env import Environment
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
+
+from chaos_suite.load.config import LoadConfig, _parse_slis
+from chaos_suite.load.merge import SampleMerger
+
+log = logging.getLogger("chaos_suite.load.distributed")
+
+MSG_CONFIG = "chaos_suite_config"
+MSG_HELLO = "chaos_suite_hello"
+MSG_BUCKETS = "chaos_suite_buckets"
+_TICK_S = 0.2
+_DRAIN_S = 10.0  # how long the master waits for the workers' last samples after the stop
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class Master:
+    """The master's side: spawns and tracks workers, merges their samples."""
+
+    def __init__(self, cfg: LoadConfig, runner: MasterRunner,
+                 write: Callable[[dict[str, Any]], None]) -> None:
+        self.cfg = cfg
+        self.runner = runner
+        self.write = write
+        self.merger = SampleMerger()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.node_pid: dict[str, int] = {}
+        self.configured: set[str] = set()
+        self.finished: set[str] = set()
+        self.lost: set[str] = set()
+        self.stopping = False
+        self.totals: dict[str, Any] = {"requests": 0, "status_4xx": 0, "slis": {}, "buckets": 0}
+        self._loop: gevent.Greenlet[..., Any] | None = None
+        runner.register_message(MSG_HELLO, self._on_hello)
+        runner.register_message(MSG_BUCKETS, self._on_buckets)
+
+    def spawn_local(self, port: int) -> None:
+        host = self.cfg.master_bind if self.cfg.master_bind not in ("*", "0.0.0.0") else "127.0.0.1"
+        for _ in range(self.cfg.workers):
+            # same process group as the master: the runner's killpg takes them too
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "chaos_suite.load.worker", "--locust-worker",
+                 f"{host}:{port}", os.path.abspath(self.cfg.locustfile),
+                 "--parent-pid", str(os.getpid()), "--log-level", self.cfg.log_level],
+                stdin=subprocess.DEVNULL, close_fds=True,
+            ))
+        self._loop = gevent.spawn(self._tick_loop)
+
+    def wait_workers(self) -> str | None:
+        """None once ``workers`` workers answered; else why not (bounded)."""
+        deadline = time.monotonic() + self.cfg.expect_workers_timeout_s
+        while len(self.node_pid) < self.cfg.workers:
+            if time.monotonic() >= deadline:
+                return (f"expected {self.cfg.workers} load workers, {len(self.node_pid)} "
+                        f"connected within {self.cfg.expect_workers_timeout_s:g}s")
+            gevent.sleep(_TICK_S)
+        return None
+
+    # -- messages (the master's listener greenlet) --------------------------------------
+
+    def _on_hello(self, environment: Environment, msg: Any, **_kw: Any) -> None:
+        self.node_pid[msg.node_id] = int(msg.data.get("pid", 0))
+        self.merger.add_worker(msg.node_id)
+
+    def _on_buckets(self, environment: Environment, msg: Any, **_kw: Any) -> None:
+        data = msg.data or {}
+        if data.get("final"):
+            self.finished.add(msg.node_id)
+            self.merger.drop_worker(msg.node_id)
+            return
+        if "t" in data:
+            self.merger.add(msg.node_id, data)
+
+    # -- tracking ---------------------------------------------------------------------------
+
+    def _tick_loop(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("distributed tick failed")
+            gevent.sleep(_TICK_S)
+
+    def tick(self) -> None:
+        for node in list(self.runner.clients.keys()):
+            if node not in self.configured:
+                self.configured.add(node)
+                slis = [{k: v for k, v in vars(s).items() if v is not None} for s in self.cfg.slis]
+                self.runner.send_message(MSG_CONFIG, {"slis": slis}, client_id=node)
+        if not self.stopping:
+            pid_node = {pid: node for node, pid in self.node_pid.items()}
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    self._lose(pid_node.get(proc.pid, f"pid:{proc.pid}"), proc.pid, "exited")
+            for node in list(self.merger.live):
+                client = self.runner.clients.get(node)
+                if client is None or client.state == STATE_MISSING:
+                    self._lose(node, self.node_pid.get(node), "missing")
+        self._emit(self.merger.pop_ready(time.time()))
+
+    def _lose(self, node: str, pid: int | None, why: str) -> None:
+        if node in self.lost or node in self.finished:
+            return
+        self.lost.add(node)
+        self.merger.drop_worker(node)
+        live = len([n for n in self.node_pid if n not in self.lost and n not in self.finished])
+        log.warning("load worker %s (pid %s) lost: %s; %d live", node, pid, why, live)
+        self.write({"type": "worker_lost", "worker": node, "pid": pid, "reason": why,
+                    "live": live, "workers": self.cfg.workers, "at": round(time.time(), 3)})
+
+    def _emit(self, samples: list[dict[str, Any]]) -> None:
+        for s in samples:
+            tot = self.totals
+            tot["requests"] += s["requests"]
+            tot["status_4xx"] += s["status_4xx"]
+            tot["buckets"] += 1
+            for name, v in s["slis"].items():
+                a = tot["slis"].setdefault(name, {"good": 0, "total": 0})
+                a["good"] += v["good"]
+                a["total"] += v["total"]
+            self.write({**s, "workers": len(self.merger.live)})
+
+    def drain(self) -> dict[str, Any]:
+        """After the stop: wait (bounded) for every live worker's last samples, emit all."""
+        self.stopping = True
+        deadline = time.monotonic() + _DRAIN_S
+        while self.merger.live and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        if self.merger.live:
+            log.warning("no final samples from load workers %s", ", ".join(self.merger.live))
+        if self._loop is not None:
+            self._loop.kill(block=True)
+        self._emit(self.merger.flush())
+        return {**self.totals, "late_requests": self.merger.late_requests,
+                "workers_lost": sorted(self.lost)}
+
+    def reap(self) -> None:
+        for proc in self.procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -> int:
+    """A Locust worker with chaos_suite's counting plugin; returns when the master quits it."""
+    from chaos_suite.load.plugin import SliPlugin
+
+    runner: WorkerRunner = env.create_worker_runner(host, port)
+    installed: list[SliPlugin] = []
+
+    def send(obj: dict[str, Any]) -> None:
+        runner.send_message(MSG_BUCKETS, obj)
+
+    def on_config(environment: Environment, msg: Any, **_kw: Any) -> None:
+        if not installed:
+            plugin = SliPlugin(env, _parse_slis(msg.data.get("slis")), send)
+            plugin.install()
+            installed.append(plugin)
+            # after the plugin's own test_stop listener: its last samples go first
+            env.events.test_stop.add_listener(  # type: ignore[no-untyped-call]
+                lambda **_k: send({"final": True})
+            )
+        runner.send_message(MSG_HELLO, {"pid": os.getpid()})
+
+    runner.register_message(MSG_CONFIG, on_config)
+
+    def watch_parent() -> None:
+        while parent_pid is not None:
+            if os.getppid() != parent_pid:
+                log.warning("master process gone; quitting")
+                runner.quit()
+                return
+            gevent.sleep(0.5)
+
+    watcher = gevent.spawn(watch_parent)
+    env.events.init.fire(environment=env, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
+    runner.greenlet.join()
+    watcher.kill(block=False)
+    if installed:
+        installed[0].close()
+    return 0

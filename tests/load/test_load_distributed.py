@@ -1,0 +1,175 @@
+"""Distributed load: a Locust master and local workers against a real HTTP stub on 127.0.0.1.
+
+Per-second samples merged at the master are checked against the server's own counters, and a
+worker SIGKILLed mid-run must show as one ``worker_lost`` line while the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.stub_target import StubTarget
+
+from chaos_suite.errors import PreflightError
+from chaos_suite.load.merge import SampleMerger
+from chaos_suite.load.runner import LoadProcess
+
+USERS = 4
+
+
+@pytest.fixture
+def stub() -> Iterator[StubTarget]:
+    target = StubTarget(error_every=7).start()
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+def _locustfile(tmp_path: Path) -> Path:
+    path = tmp_path / "lf.py"
+    path.write_text(textwrap.dedent("""
+        from locust import FastHttpUser, task, constant
+
+        class U(FastHttpUser):
+            wait_time = constant(0.02)
+
+            @task
+            def ok(self):
+                self.client.get("/ok")
+
+            @task
+            def flaky(self):
+                self.client.get("/flaky")
+    """))
+    return path
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.samples: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, sample: dict[str, Any]) -> None:
+        with self._lock:
+            self.samples.append(sample)
+
+    def total(self, sli: str, key: str) -> int:
+        return sum(int(s["slis"][sli][key]) for s in self.samples)
+
+
+def _config(stub: StubTarget, tmp_path: Path, seconds: float, workers: int) -> dict[str, Any]:
+    return {
+        "locustfile": str(_locustfile(tmp_path)),
+        "host": stub.url,
+        "shape": {"kind": "steady", "users": USERS, "duration_s": seconds},
+        "slis": [{"name": "availability", "kind": "availability"},
+                 {"name": "flaky", "kind": "availability", "match": "^/flaky$"}],
+        "workers": workers,
+    }
+
+
+def _answered(counts: dict[str, dict[str, int]], path: str, status: str | None = None) -> int:
+    by_status = counts.get(path, {})
+    return by_status.get(status, 0) if status else sum(by_status.values())
+
+
+def test_two_workers_merged_per_second_match_the_servers_counts(
+    stub: StubTarget, tmp_path: Path
+) -> None:
+    sink = Sink()
+    proc = LoadProcess(_config(stub, tmp_path, 5, 2), sink, on_event=sink.events.append)
+    try:
+        proc.start(ready_timeout_s=60)
+        summary = proc.wait(60)
+    finally:
+        proc.stop()
+    server = stub.counts()
+    assert summary["status"] == "completed", summary
+    assert sink.events == []
+    ts = [s["t"] for s in sink.samples]
+    assert ts == sorted(set(ts)) and len(ts) >= 4  # each second once, in order
+    assert all(s["workers"] in (0, 1, 2) for s in sink.samples)
+    client_total = sink.total("availability", "total")
+    assert client_total == sum(s["requests"] for s in sink.samples) > 0
+    assert client_total == summary["totals"]["requests"]
+    # exact: Locust's own count across workers, and the server's up to requests cut at stop
+    assert client_total == summary["locust"]["requests"]
+    server_total = _answered(server, "/ok") + _answered(server, "/flaky")
+    assert 0 <= server_total - client_total <= USERS
+    flaky_bad = sink.total("flaky", "total") - sink.total("flaky", "good")
+    assert 0 <= _answered(server, "/flaky", "503") - flaky_bad <= USERS and flaky_bad > 0
+    assert summary["totals"]["workers_lost"] == []
+
+
+def test_a_worker_killed_is_reported_and_the_load_goes_on(
+    stub: StubTarget, tmp_path: Path
+) -> None:
+    sink = Sink()
+    proc = LoadProcess(_config(stub, tmp_path, 8, 2), sink, on_event=sink.events.append)
+    try:
+        proc.start(ready_timeout_s=60)
+        time.sleep(2.5)
+        assert proc.pid is not None
+        children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                    .read_text().split()]
+        assert len(children) == 2
+        os.kill(children[0], signal.SIGKILL)
+        summary = proc.wait(60)
+    finally:
+        proc.stop()
+    assert summary["status"] == "completed", summary
+    lost = [e for e in sink.events if e["type"] == "worker_lost"]
+    assert len(lost) == 1 and lost[0]["pid"] == children[0] and lost[0]["live"] == 1
+    assert proc.workers_lost == lost
+    # the other worker kept loading after the loss
+    after = [s for s in sink.samples if s["t"] > lost[0]["at"] + 1]
+    assert after and sum(s["requests"] for s in after) > 0
+    server = stub.counts()
+    server_total = _answered(server, "/ok") + _answered(server, "/flaky")
+    # the samples may miss only what the killed worker had not sent yet: its current second
+    # and the one waiting for the emit grace, at most two seconds of the whole load
+    busiest = max(s["requests"] for s in sink.samples)
+    assert 0 <= server_total - summary["totals"]["requests"] <= 2 * busiest + USERS
+
+
+def test_too_few_workers_fail_to_start(stub: StubTarget, tmp_path: Path) -> None:
+    config = {**_config(stub, tmp_path, 5, 2), "expect_workers_timeout_s": 0.01}
+    with pytest.raises(PreflightError, match="expected 2 load workers"):
+        LoadProcess(config, Sink()).start(ready_timeout_s=60)
+
+
+def test_merger_is_exact_and_carries_late_samples_forward() -> None:
+    def sample(t: int, n: int, bad: int = 0) -> dict[str, Any]:
+        return {"t": t, "source": "load", "requests": n, "status_4xx": 0,
+                "slis": {"a": {"good": n - bad, "total": n}}, "paths": {"/x": n},
+                "latency_ms": {"mean": 10.0, "max": 12.0} if n else {"mean": None, "max": None},
+                "latency_hist_ms": {"15": n} if n else {}}
+
+    m = SampleMerger(hold_s=2)
+    m.add_worker("a")
+    m.add_worker("b")
+    m.add("a", sample(100, 5))
+    assert m.pop_ready(101.5) == []  # b has not reported 100 yet
+    m.add("b", sample(100, 3, bad=1))
+    [s100] = m.pop_ready(101.5)
+    assert s100["requests"] == 8 and s100["slis"]["a"] == {"good": 7, "total": 8}
+    assert s100["latency_ms"]["max"] == 12.0 and s100["paths"] == {"/x": 8}
+    m.add("a", sample(101, 4))
+    assert m.pop_ready(103.9) == []
+    [s101] = m.pop_ready(104.1)  # held no longer than hold_s for a silent worker
+    assert s101["requests"] == 4
+    m.add("b", sample(101, 2))  # late: into the next second, never lost
+    m.drop_worker("b")
+    m.add("a", sample(102, 1))
+    [s102] = m.pop_ready(103)
+    assert s102["t"] == 102 and s102["requests"] == 3 and m.late_requests == 2
