@@ -35,6 +35,17 @@ class Console:
         self._c = RichConsole(stderr=False, highlight=False, quiet=quiet, soft_wrap=True)
         self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
         self._t0 = time.monotonic()
+        self._quiet = quiet
+
+    @property
+    def rich(self) -> RichConsole:
+        """The stdout console (the live view draws on it, so lines printed meanwhile go above)."""
+        return self._c
+
+    @property
+    def is_terminal(self) -> bool:
+        """stdout is a terminal that can redraw in place (else: plain lines, for CI logs)."""
+        return not self._quiet and self._c.is_terminal and not self._c.is_dumb_terminal
 
     @staticmethod
     def _emit(console: RichConsole, *parts: Part) -> None:

@@ -26,8 +26,15 @@ from chaos_suite.errors import (
 from chaos_suite.files.loader import ResolvedPlan, ResolvedScenario
 from chaos_suite.files.slo_file import SLOSpec
 from chaos_suite.gameday.console import Console
+from chaos_suite.gameday.live import LiveView
 from chaos_suite.gameday.notify import Notifier
-from chaos_suite.gameday.resolve import estimate_duration_s, load_config_for, plan_record
+from chaos_suite.gameday.resolve import (
+    SCENARIO_OVERHEAD_S,
+    _pauses,
+    estimate_duration_s,
+    load_config_for,
+    plan_record,
+)
 from chaos_suite.gameday.samples import SampleStore
 from chaos_suite.gameday.targets import RunTarget
 from chaos_suite.gameday.watch import RunWatch, SampleSource
@@ -184,6 +191,7 @@ class _Run:
         self.run_id = run_id
         self.out = out
         self.store = SampleStore()
+        self.view = LiveView(out, self.store, resolved.used_slos, run_dir)  # stopped at the end
         self.redact = redactor_for(s.experiment for s in resolved.scenarios)
         self.record = RunRecordWriter(run_dir, redact=self.redact)
         self.ledger_dirs = [run_dir / "ledger", ledger_dir()]
@@ -216,6 +224,7 @@ class _Run:
         self.record.event(RunStarted(run_id=self.run_id, gameday=self.plan.name,
                                      environment=self.resolved.environment.name))
         self.out.headline(self.resolved, self.run_dir)
+        self.view.start()
         self._notify("start", f"run {self.run_id} started ({self.resolved.environment.name})",
                      environment=self.resolved.environment.name, run_dir=str(self.run_dir))
         try:
@@ -246,8 +255,12 @@ class _Run:
             self._mark("failed", 4, f"internal error: {type(exc).__name__}: {exc} "
                                     f"(traceback in {self.run_dir / 'error.log'})")
         finally:
-            with self._ignore_signals():
-                self._teardown()
+            try:
+                with self._ignore_signals():
+                    self.view.phase("teardown")
+                    self._teardown()
+            finally:
+                self.view.stop()  # every exit path: the report's lines print below the panel
         outcome = self._finish()
         self._notify_end(outcome)
         return outcome
@@ -277,6 +290,7 @@ class _Run:
             self.registration.update(managed_target_dir=str(target.managed_dir))
         if target.client is not None:
             self.watch.watch_target(target.client, target.admin_url)
+            self.view.fault_status = target.client.status
         self.record.event(TargetReady(url=target.url, admin_url=target.admin_url,
                                       pids=tuple(target.pids) if target.pids is not None else None))
         self.out.step(f"target ready at {target.url}")
@@ -381,9 +395,9 @@ class _Run:
 
     # ------------------------------------------------------------ phases
 
-    def _sleep_phase(self, seconds: float, label: str, since: int | None = None) -> None:
+    def _sleep_phase(self, seconds: float) -> None:
+        # the live view (live.py) shows the figures, on its own thread, in every phase
         end = time.monotonic() + seconds
-        next_status = time.monotonic() + 5
         next_health = time.monotonic()
         while (now := time.monotonic()) < end:
             time.sleep(min(0.2, end - now))
@@ -392,17 +406,14 @@ class _Run:
                 problem = self.watch.problem()
                 if problem:
                     raise InfrastructureError(problem)
-            if time.monotonic() >= next_status:
-                self.out.live(label, self.store, self.resolved.used_slos, since=since,
-                              baseline=self.baseline)
-                next_status += 5
 
     def _baseline(self) -> None:
         self.record.event(PhaseStarted(phase="baseline"))
         self.out.phase("baseline", f"{self.plan.baseline:.0f} s")
         first = int(time.time())
-        self._sleep_phase(self.plan.baseline, "baseline", since=first)
-        self.baseline = (first, int(time.time()))
+        self.view.phase("baseline", seconds=self.plan.baseline, since=first)
+        self._sleep_phase(self.plan.baseline)
+        self.baseline = self.view.baseline = (first, int(time.time()))
         self.record.event(PhaseEnded(phase="baseline"))
 
     def _scenario(self, index: int, scenario: ResolvedScenario, target: RunTarget) -> None:
@@ -422,8 +433,13 @@ class _Run:
         started = int(time.time())
         self.record.event(PhaseStarted(phase="scenario", scenario=scenario.name,
                                        experiment=str(scenario.experiment_path)))
-        self.out.phase(f"scenario {index + 1}/{len(self.resolved.scenarios)}: {scenario.name}",
-                       str(scenario.experiment.get("title", "")))
+        label = f"scenario {index + 1}/{len(self.resolved.scenarios)}: {scenario.name}"
+        self.out.phase(label, str(scenario.experiment.get("title", "")))
+        expect = {name: e.max_budget_consumed for name, e in spec.expect.items()}
+        self.view.phase("scenario", label, since=started, expect=expect,
+                        abort=spec.abort or self.plan.abort, estimated=True,
+                        seconds=_pauses(scenario.experiment) + 2 * self.plan.hypothesis.window
+                        + SCENARIO_OVERHEAD_S)
         guard = self._safeguard(spec, slos)
         try:
             with self._usr1_outside_chaoslib():
@@ -453,7 +469,8 @@ class _Run:
         cooldown = spec.cooldown if spec.cooldown is not None else self.plan.cooldown
         self.record.event(PhaseStarted(phase="cooldown", scenario=scenario.name))
         self.out.phase("cool-down", f"{cooldown:.0f} s")
-        self._sleep_phase(cooldown, "cool-down", since=started)
+        self.view.phase("cool-down", seconds=cooldown, since=started, expect=expect)
+        self._sleep_phase(cooldown)
         self.record.event(PhaseEnded(phase="cooldown", scenario=scenario.name))
 
     def _safeguard(self, spec: ScenarioSpec, slos: list[SLOSpec]) -> Safeguard:
