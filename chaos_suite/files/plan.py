@@ -80,6 +80,10 @@ class LoadProfile(StrictModel):
     shape: Shape | None = Field(default=None, description="default: the locustfile's own "
                                 "LoadTestShape if it defines one, else steady 20 users")
     host: HttpUrl | None = Field(default=None, description="defaults to the target's URL")
+    workers: int = Field(default=0, ge=0, description="0: one Locust process; N: a Locust "
+                         "master and N local workers (per-second counts merged exactly)")
+    min_workers: int | None = Field(default=None, ge=0, description="workers that must stay "
+                                    "alive; default: all of them (a lost one aborts the run)")
 
 
 class AbortRule(StrictModel):

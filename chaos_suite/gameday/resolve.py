@@ -253,4 +253,5 @@ def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str
         "slis": slis,
         "max_duration_s": duration + 60,
         "log_file": str(run_dir / "locust.log"),
+        "workers": plan.load.workers,
     }
