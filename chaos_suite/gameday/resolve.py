@@ -171,7 +171,8 @@ def _load_record(resolved: ResolvedPlan) -> LoadRecord:
         choice.shape.model_dump(mode="json", exclude_none=True))
     return LoadRecord(locustfile=str(resolved.locustfile), shape=shape,
                       host=resolved.plan.load.host, shape_from=choice.origin,
-                      shape_class=choice.shape_class)
+                      shape_class=choice.shape_class, workers=resolved.plan.load.workers,
+                      min_workers=resolved.plan.load.min_workers)
 
 
 _TARGET: TypeAdapter[LocalTargetRecord | KubernetesTargetRecord | HttpTargetRecord] = \

@@ -6,6 +6,7 @@ The runner owns process lifetimes: whatever it started (managed target, Locust) 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -59,12 +60,14 @@ from chaos_suite.record import (
     TargetReady,
     TargetStopped,
     Trip,
+    WorkerLost,
     run_id_for,
 )
 from chaos_suite.record.models import NotifyFailed, SourceName
 from chaos_suite.record.writer import append_event
 
 if TYPE_CHECKING:
+    from chaos_suite.detection.embedded import EmbeddedStack
     from chaos_suite.detection.session import DetectionSession
     from chaos_suite.files.plan import Scenario as ScenarioSpec
     from chaos_suite.load.runner import LoadProcess
@@ -99,7 +102,6 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
     from chaos_suite.safety.gates import check_gates
 
     out = console or Console()
-    from chaos_suite.gameday.prom_sampler import preflight, prometheus_slos
     from chaos_suite.gameday.targets import target_key_before_start
     from chaos_suite.safety import lease
 
@@ -110,7 +112,7 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
         if key:  # the lease first: "in use by run X" says more than what that run changed
             lease.check_free(key)
         figures = check_gates(resolved, confirm=confirm)
-        preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
+        _preflight_sources(resolved)
         figures.insert(0, f"target: {describe_target(resolved)}")
         out.print_plan(resolved, estimate_duration_s(resolved), figures)
         return Outcome(0, None, "dry-run")
@@ -119,7 +121,7 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
     held = _take_lease(key, run_id, run_dir) if key else None
     try:
         check_gates(resolved, confirm=confirm, recover_first=recover_first)
-        preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
+        _preflight_sources(resolved)
         _check_ledger_room(reports_dir)
         if recover_first:
             _recover_target(resolved, key, out)
@@ -133,6 +135,17 @@ def run_gameday(resolved: ResolvedPlan, *, reports_dir: Path, confirm: str | Non
     finally:
         if held is not None:
             held.release()
+
+
+def _preflight_sources(resolved: ResolvedPlan) -> None:
+    # embedded detection (detection/embedded.py): the binaries now, the queries once it is up
+    from chaos_suite.detection import embedded
+    from chaos_suite.gameday.prom_sampler import preflight, prometheus_slos
+
+    if embedded.wanted(resolved.environment):
+        embedded.check_binaries()
+    else:
+        preflight(prometheus_slos(resolved.used_slos), resolved.environment.sources.prometheus)
 
 
 def _take_lease(key: str, run_id: str, run_dir: Path) -> TargetLease:
@@ -204,6 +217,7 @@ class _Run:
         self.load: LoadProcess | None = None
         self.sources: list[tuple[SourceName, SampleSource]] = []
         self.detection: DetectionSession | None = None  # alerts watched, webhook, silence
+        self.embedded: EmbeddedStack | None = None  # detection.embedded: own Prometheus + AM
         self.extension: dict[str, object] | None = None  # the running scenario's (control)
         self.baseline: tuple[int, int] | None = None  # seconds [first, end) of the baseline
         self.infra_error: str | None = None
@@ -230,6 +244,7 @@ class _Run:
         try:
             with self._operator_signals():
                 target = self.target = self._start_target()
+                self._start_embedded(target)
                 self._start_sources(target)
                 self._start_detection()
                 self.load = self._start_load(target.url)
@@ -296,6 +311,26 @@ class _Run:
         self.out.step(f"target ready at {target.url}")
         return target
 
+    def _start_embedded(self, target: RunTarget) -> None:
+        """detection.embedded: Prometheus and Alertmanager for this run; the run then reads
+        from them as from configured sources."""
+        from chaos_suite.detection import embedded
+        from chaos_suite.gameday.prom_sampler import preflight, prometheus_slos
+
+        env = self.resolved.environment
+        if not embedded.wanted(env):
+            return
+        self.embedded = embedded.start_stack(
+            self.resolved.used_slos, target.admin_url, self.run_dir / "detection",
+            embedded.window_set(env, self.resolved.environment_path),
+            lambda pids: self.registration.update(embedded_pids=pids))
+        self.resolved = dataclasses.replace(self.resolved,
+                                            environment=embedded.pointed_at(env, self.embedded))
+        preflight(prometheus_slos(self.resolved.used_slos),
+                  self.resolved.environment.sources.prometheus)
+        self.out.step(f"prometheus at {self.embedded.prometheus_url}, alertmanager at "
+                      f"{self.embedded.alertmanager_url}")
+
     def _start_sources(self, target: RunTarget) -> None:
         """The SLI sources beside the load: Prometheus (server-side) and the http prober."""
         from chaos_suite.gameday.prom_sampler import PrometheusSampler, prometheus_slos
@@ -338,13 +373,26 @@ class _Run:
 
         config = load_config_for(self.resolved, url, self.run_dir)
         load = LoadProcess(config, self._on_load_sample, log_path=self.run_dir / "locust.log",
-                           redact=self.redact.text)
+                           redact=self.redact.text, on_event=self._on_load_event)
         load.start()
         self.watch.load = load
         self.registration.update(locust_pgid=load.pid)
         self.record.event(LoadStarted(pid=load.pid, locustfile=str(self.resolved.locustfile)))
         self.out.step(f"load started (locust pid {load.pid})")
         return load
+
+    def _on_load_event(self, raw: Mapping[str, object]) -> None:
+        """Reader thread: a distributed load's worker went away. Enough left (`min_workers`):
+        recorded and the run goes on; too few: the watch ends the run (rollbacks, exit 4)."""
+        if raw.get("type") != "worker_lost":
+            return
+        event = WorkerLost.model_validate({k: raw.get(k) for k in
+                                           ("worker", "pid", "reason", "live", "workers")})
+        self.record.event(event)
+        load = self.plan.load
+        if self.watch.worker_lost(event.live, event.workers, load.min_workers):
+            self.out.error(f"a Locust worker was lost ({event.reason or 'gone'}): "
+                           f"{event.live} of {event.workers} left; the run goes on")
 
     def _on_load_sample(self, raw: Mapping[str, object]) -> None:
         """Reader thread of the load process: a sample, also watched for gaps (a stall) and for
@@ -584,6 +632,8 @@ class _Run:
             self._stop_source(name, source)
         if self.detection is not None:
             self._guarded("stopping detection", self.detection.stop)
+        if self.embedded is not None:
+            self._guarded("stopping the embedded Prometheus and Alertmanager", self.embedded.stop)
         self._guarded("replaying pending reverts", self._replay_pending)
         if target is not None:
             self._guarded("saving server counters", lambda: self._save_server_counters(target))

@@ -73,6 +73,7 @@ class RunWatch:
         self.fault_generation: int | None = None
         self.last_load_sample: float | None = None
         self.admin_failures = 0
+        self.workers_problem: str | None = None
         # (requests, 4xx answers) of the last load seconds, and the phase already warned about
         self._answers: deque[tuple[int, int]] = deque(maxlen=CLIENT_ERROR_WINDOW_S)
         self._answers_phase: Hashable = None
@@ -108,8 +109,20 @@ class RunWatch:
                 "answer: the load is not exercising the service (wrong paths, host or "
                 "credentials?); a fault measured like this is inconclusive")
 
+    def worker_lost(self, live: int, workers: int, min_workers: int | None) -> bool:
+        """A distributed load lost a worker: True when the run can go on (at least
+        `min_workers`, default all of them, still live); else the next check ends the run."""
+        needed = workers if min_workers is None else min_workers
+        if live >= needed:
+            return True
+        self.workers_problem = (f"a Locust worker was lost: {live} of {workers} left, the plan "
+                                f"needs {needed}")
+        return False
+
     def problem(self) -> str | None:
         load = self.load
+        if self.workers_problem is not None:
+            return self.workers_problem
         if load is not None and not load.running:
             return "the load process (Locust) died"
         last = self.last_load_sample

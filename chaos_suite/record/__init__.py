@@ -51,6 +51,7 @@ from chaos_suite.record.models import (
     TargetStopped,
     Trip,
     TripSample,
+    WorkerLost,
 )
 from chaos_suite.record.reader import RunRecord, load_run
 from chaos_suite.record.writer import RunRecordWriter, append_event, append_note, run_id_for
@@ -105,6 +106,7 @@ __all__ = [
     "TargetStopped",
     "Trip",
     "TripSample",
+    "WorkerLost",
     "append_event",
     "append_note",
     "load_run",

@@ -172,6 +172,8 @@ class LoadRecord(RecordModel):
     host: str | None = None
     shape_from: Literal["plan", "locustfile", "default"] = "plan"
     shape_class: str | None = None
+    workers: Count = 0  # 0: one Locust process; N: a master and N local workers
+    min_workers: Count | None = None  # workers that must stay (None: all of them)
 
 
 class LocalTargetRecord(RecordModel):
@@ -483,6 +485,17 @@ class LoadStalled(EventBase):
     seconds: Seconds
 
 
+class WorkerLost(EventBase):
+    """A Locust worker of a distributed load went away; `live` workers remain."""
+
+    type: Literal["worker_lost"] = "worker_lost"
+    worker: str | None = None
+    pid: int | None = None
+    reason: str | None = None
+    live: Count
+    workers: Count
+
+
 class FaultInterference(EventBase):
     type: Literal["fault_interference"] = "fault_interference"
     generation: int
@@ -659,7 +672,7 @@ class SilenceEvent(EventBase):
 
 Event = Annotated[
     RunStarted | TargetReady | LoadStarted | SourceStarted | PhaseStarted | PhaseEnded
-    | LoadStalled | FaultInterference | AbortEvent | ErrorEvent | LoadStopped | SourceStopped
+    | LoadStalled | WorkerLost | FaultInterference | AbortEvent | ErrorEvent | LoadStopped | SourceStopped
     | LedgerReplayed | TargetStopped | RunEnded | ActivityStarted | ActivityEnded
     | MethodStarted | MethodEnded | RollbacksStarted | RollbacksEnded | FaultInjected
     | FaultCleared | NoteEvent | NotifyFailed | AlertState | AlertNotified | SilenceEvent,
