@@ -441,6 +441,34 @@ TARGET_STATE_HELP = "state directory [default: $CHAOS_SUITE_STATE_DIR or ~/.loca
 
 
 @cli.group()
+def load() -> None:
+    """Load generation beyond one machine."""
+
+
+@load.command("worker")
+@click.option("--master", required=True, metavar="HOST:PORT",
+              help="the Locust master of a run with load.workers (its host and port)")
+@click.argument("locustfile", type=click.Path(path_type=Path))
+def load_worker(master: str, locustfile: Path) -> None:
+    """Run one Locust worker for a distributed run's master (on this or another machine).
+
+    The worker counts requests with chaos_suite's plugin and sends each second to the master,
+    which merges them exactly. It runs until the master stops it."""
+    import subprocess
+
+    host, _, port = master.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--master: expected HOST:PORT, got {master!r}")
+    if not locustfile.is_file():
+        raise InputError(f"{locustfile}: no such locustfile")
+    # Locust (and its gevent patching) runs only in the child, never in the CLI's process
+    done = subprocess.run([sys.executable, "-m", "chaos_suite.load.worker", "--locust-worker",
+                           f"{host}:{int(port)}", str(locustfile)], check=False)
+    if done.returncode:
+        sys.exit(2 if done.returncode == 2 else 4)
+
+
+@cli.group()
 def target() -> None:
     """The embedded local target, standing on its own."""
 
