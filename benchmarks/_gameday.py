@@ -29,7 +29,7 @@ def errors_experiment(ratio: float, seconds: float) -> dict[str, Any]:
 
 def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
                 baseline: str = "5s", cooldown: str = "3s", abort: dict[str, Any] | None = None,
-                workdir: Path | None = None) -> tuple[int, Path]:
+                workdir: Path | None = None, workers: int = 0) -> tuple[int, Path]:
     folder = Path(workdir or tempfile.mkdtemp(prefix="cs-bench-"))
     (folder / "environments").mkdir(parents=True, exist_ok=True)
     (folder / "environments" / "bench.yaml").write_text(yaml.safe_dump(
@@ -48,6 +48,8 @@ def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
         "scenarios": plan_scenarios}
     if abort:
         plan["abort"] = abort
+    if workers:
+        plan["load"]["workers"] = workers
     (folder / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
     reports = folder / "reports"
     env = dict(os.environ, CHAOS_SUITE_STATE_DIR=str(folder / "state"))
