@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from chaos_suite.files.common import (
@@ -72,6 +72,12 @@ class Detection(StrictModel):
     webhook_host: str = "127.0.0.1"
     silence: dict[str, str] | None = Field(default=None, description=(
         "label matchers (equality) of the alerts to silence during the run"))
+    embedded: bool = Field(default=False, description=(
+        "the run starts its own Prometheus (1 s scrape of the managed local target, rules "
+        "from the plan's SLOs) and Alertmanager on 127.0.0.1 (detection/embedded.py)"))
+    windows: str | None = Field(default=None, description=(
+        "embedded: a window file (relative to the environment file) for the rules; default "
+        "one page row over 30s/5s at 14.4"))
 
 
 class BudgetPolicy(StrictModel):
@@ -171,6 +177,17 @@ class EnvironmentModel(StrictModel):
     safety: SafetyPolicy = SafetyPolicy()
     notify: Notify | None = None
     detection: Detection | None = None
+
+    @model_validator(mode="after")
+    def _embedded(self) -> EnvironmentModel:
+        if self.detection is not None and self.detection.embedded:
+            if not isinstance(self.target, LocalTarget) or not self.target.managed:
+                raise ValueError("detection.embedded scrapes a managed local target: "
+                                 "target.type local, managed true")
+            if self.sources.prometheus is not None or self.sources.alertmanager is not None:
+                raise ValueError("detection.embedded starts its own Prometheus and "
+                                 "Alertmanager: remove sources.prometheus/alertmanager")
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -63,6 +63,13 @@ def stop_leftovers(root: Path) -> list[str]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid_left, signal.SIGKILL)
             actions.append(f"run {run_id}: killed process {pid_left} its experiment started")
+        embedded_pids = data.get("embedded_pids")
+        if embedded_pids:  # detection.embedded: its Prometheus and Alertmanager
+            from chaos_suite.detection.embedded import stop_registered
+
+            for pid_left in stop_registered(list(embedded_pids)):
+                actions.append(f"run {run_id}: stopped its embedded Prometheus/Alertmanager "
+                               f"(pid {pid_left})")
         target_dir = data.get("managed_target_dir")
         if target_dir:
             from chaos_suite.targets.local import stop_target
