@@ -19,7 +19,9 @@ from chaos_suite.record import (
     PhaseStarted,
     RunEnded,
     RunStarted,
+    WorkerLost,
 )
+from chaos_suite.record.models import AlertNotified, AlertState
 from chaos_suite.report.record import Event, Note
 
 
@@ -86,6 +88,13 @@ def describe(event: Event) -> str | None:
         case FaultInterference():
             return (f"fault changed outside this run (generation {event.generation}, "
                     f"by {event.changed_by or 'unknown'})")
+        case AlertState():  # detection: the chart marks these beside faults and notes
+            return f"alert {event.name} {event.state} ({event.source})"
+        case AlertNotified():
+            return f"page: alert {event.name} {event.status} notified" + (
+                f" to {event.receiver}" if event.receiver else "")
+        case WorkerLost():
+            return f"Locust worker lost ({event.reason or 'gone'}): {event.live} of {event.workers} left"
         case RunEnded():
             return f"run ended: {event.status} (exit code {event.exit_code})"
     return None
