@@ -109,6 +109,19 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _write_out(text: str, out: Path | None) -> None:
+    """Generated text to stdout, or to --out (then its path is printed)."""
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as exc:  # a missing folder, read-only, a NUL byte
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"--out: cannot write '{out}': {problem}") from None
+    click.echo(str(out))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chaos-suite")
 def cli() -> None:
@@ -229,15 +242,7 @@ def slo_rules(files: tuple[Path, ...], windows: str | None, eval_interval: str |
     if windows is not None and windows not in BUILTIN_SETS:
         chosen = load_window_set(Path(windows))
     text = generate_rules(load_slos(list(files)), chosen, interval, [str(f) for f in files])
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except (OSError, ValueError) as exc:  # a missing folder, read-only, a NUL byte
-        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"--out: cannot write '{out}': {problem}") from None
-    click.echo(str(out))
+    _write_out(text, out)
 
 
 # ---------------------------------------------------------------- runs
@@ -550,15 +555,7 @@ def _emit_manifests(docs: list[dict[str, Any]], out: Path | None) -> None:
     from chaos_suite.schedule import to_yaml
 
     text = to_yaml(docs)
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except (OSError, ValueError) as exc:  # a missing folder, read-only, a NUL byte
-        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"--out: cannot write '{out}': {problem}") from None
-    click.echo(str(out))
+    _write_out(text, out)
 
 
 @schedule.command("cronjob")
