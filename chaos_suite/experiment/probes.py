@@ -54,6 +54,31 @@ def read_counts(path: Path, slo: str, first_second: int, end_second: int) -> tup
     return good, total, last
 
 
+def _source_of(path: Path, slo: str) -> str | None:
+    """The source of the latest sample that counts `slo` (load, prometheus, http)."""
+    source = None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if f'"{slo}"' not in line:
+                    continue
+                try:
+                    sample = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if slo in sample.get("slis", {}):
+                    source = str(sample.get("source", "load"))
+    except FileNotFoundError:
+        pass
+    return source
+
+
+def _prometheus_window() -> float:
+    from chaos_suite.sources.prometheus import SAMPLE_WINDOW_S
+
+    return SAMPLE_WINDOW_S
+
+
 def slo_burn_rate(slo: str, objective: float, window_s: float = 5.0,
                   samples_file: str | None = None, timeout_s: float | None = None,
                   configuration: dict[str, Any] | None = None) -> float:
@@ -63,10 +88,14 @@ def slo_burn_rate(slo: str, objective: float, window_s: float = 5.0,
 
     path = _samples_path(samples_file, configuration)
     start = time.time()
-    first = math.ceil(start)
-    end = max(first + 1, math.floor(start + window_s))
+    # a Prometheus sample of second t is a rate over the seconds before it: right after a
+    # change (a fault cleared) the first of them still carry what came before, so a
+    # server-side SLO is judged from one sample window later on
+    settle = _prometheus_window() if _source_of(path, slo) == "prometheus" else 0.0
+    first = math.ceil(start + settle)
+    end = max(first + 1, math.floor(start + settle + window_s))
     # server-side sources (Prometheus) deliver a second only a few seconds after it ended
-    deadline = start + window_s + (timeout_s if timeout_s is not None else 10.0)
+    deadline = start + settle + window_s + (timeout_s if timeout_s is not None else 10.0)
     while True:
         good, total, last = read_counts(path, slo, first, end)
         if last >= end - 1 or time.time() >= deadline:

@@ -109,7 +109,11 @@ def test_mann_whitney_sees_the_latency_fault_and_not_the_quiet_scenario(gameday:
     assert slow["rank_biserial"] > 0.5  # the fault window's seconds were the slower ones
     assert slow["fault_median_ms"] > slow["baseline_median_ms"] + 100
     assert slow["n_baseline"] >= 3 and slow["n_fault"] >= 6
-    assert quiet["p_value"] >= 0.05 and quiet["significant"] is False
+    # no fault: not significant, by the report's rule (p < alpha AND a median shift of at least
+    # min_shift_ms): a busy host's sub-millisecond drift can give a small p on its own
+    assert quiet["significant"] is False
+    assert quiet["p_value"] >= 0.05 or abs(
+        quiet["fault_median_ms"] - quiet["baseline_median_ms"]) < quiet["min_shift_ms"]
     report = json.loads((gameday / "report.json").read_text(encoding="utf-8"))
     assert len(report["summary"]["grid"]) == 4
     assert "Mann-Whitney U" in (gameday / "report.md").read_text(encoding="utf-8")
