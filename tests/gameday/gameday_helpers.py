@@ -155,3 +155,38 @@ def standing_target() -> Iterator[dict[str, Any]]:
         assert run_cli("target", "down").returncode == 0
         assert_no_survivors([int(status["supervisor_pid"]),
                              *[int(r["pid"]) for r in status["replicas"]]])
+
+
+PROM_TOTAL = "sum(checkout_http_requests_total)"
+PROM_BAD = 'sum(checkout_http_requests_total{status_class="5xx"})'
+
+
+def prometheus_plan(folder: Path, prom_url: str, *, fault_s: float, baseline: str = "4s",
+                    cooldown: str = "4s") -> Path:
+    """A plan against the standing target with one SLO counted from the load and its twin
+    read from Prometheus, and one scenario of 10% errors for `fault_s` seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    slos = {"kind": "SLOs", "service": "checkout", "slos": [
+        {"name": "client-availability", "objective": "99.9%", "window": "30d", "source": "load"},
+        {"name": "server-availability", "objective": "99.9%", "window": "30d",
+         "source": {"type": "prometheus", "total": PROM_TOTAL, "bad": PROM_BAD}}]}
+    (folder / "slos.yaml").write_text(yaml.safe_dump(slos))
+    (folder / "environments").mkdir(exist_ok=True)
+    (folder / "environments" / "standing.yaml").write_text(yaml.safe_dump({
+        "kind": "Environment", "name": "standing", "tier": "staging",
+        "target": {"type": "local", "managed": False},
+        "sources": {"prometheus": {"url": prom_url}}}))
+    (folder / "errors.json").write_text(json.dumps(experiment("10% errors", [
+        action("inject", "inject_errors", pause_after=fault_s, ratio=0.1, ttl_s=120),
+        action("clear", "clear_faults")], [action("clear", "clear_faults")])))
+    expect = {"max_budget_consumed": "1%"}
+    plan = {"kind": "Gameday", "name": "prom", "service": "checkout", "environment": "standing",
+            "slos": "slos.yaml", "baseline": baseline, "cooldown": cooldown, "min_events": 50,
+            "hypothesis": {"window": "2s", "max_burn_rate": 1000},
+            "load": {"locustfile": str(ROOT / "loadtests/checkout.py"),
+                     "shape": {"kind": "steady", "users": 5, "spawn_rate": 5}},
+            "scenarios": [{"name": "errors", "experiment": "errors.json",
+                           "expect": {"client-availability": expect,
+                                      "server-availability": expect}}]}
+    (folder / "plan.yaml").write_text(yaml.safe_dump(plan))
+    return folder / "plan.yaml"

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from gameday_helpers import ROOT, standing_target
+from gameday_helpers import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +18,7 @@ CHAOS = str(Path(sys.executable).parent / "chaos")
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 
 
-@pytest.fixture()
-def standing(isolated_state: Path) -> Iterator[dict[str, object]]:
-    with standing_target() as status:
-        yield status
+
 
 
 def chaos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,57 +7,19 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
-from gameday_helpers import ROOT, action, experiment, only_run_dir, run_cli, standing_target
-from support.prometheus_server import start_prometheus
+from gameday_helpers import PROM_BAD, PROM_TOTAL, only_run_dir, prometheus_plan, run_cli
 
 pytestmark = pytest.mark.slow
 
-TOTAL = "sum(checkout_http_requests_total)"
-BAD = 'sum(checkout_http_requests_total{status_class="5xx"})'
 
 
-@pytest.fixture()
-def standing_with_prometheus(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    with standing_target() as status, \
-            start_prometheus([f"127.0.0.1:{status['admin_port']}"], tmp_path / "prom") as prom:
-        prom.wait_scraped()
-        yield {"status": status, "prom": prom}
 
-
-def write_plan(folder: Path, prom_url: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    slos = {"kind": "SLOs", "service": "checkout", "slos": [
-        {"name": "client-availability", "objective": "99.9%", "window": "30d", "source": "load"},
-        {"name": "server-availability", "objective": "99.9%", "window": "30d",
-         "source": {"type": "prometheus", "total": TOTAL, "bad": BAD}}]}
-    (folder / "slos.yaml").write_text(yaml.safe_dump(slos))
-    (folder / "environments").mkdir(exist_ok=True)
-    (folder / "environments" / "standing.yaml").write_text(yaml.safe_dump({
-        "kind": "Environment", "name": "standing", "tier": "staging",
-        "target": {"type": "local", "managed": False},
-        "sources": {"prometheus": {"url": prom_url}}}))
-    (folder / "errors.json").write_text(json.dumps(experiment("10% errors", [
-        action("inject", "inject_errors", pause_after=6, ratio=0.1, ttl_s=120),
-        action("clear", "clear_faults")], [action("clear", "clear_faults")])))
-    expect = {"max_budget_consumed": "1%"}
-    plan = {"kind": "Gameday", "name": "prom", "service": "checkout", "environment": "standing",
-            "slos": "slos.yaml", "baseline": "3s", "cooldown": "3s", "min_events": 50,
-            "hypothesis": {"window": "2s", "max_burn_rate": 1000},
-            "load": {"locustfile": str(ROOT / "loadtests/checkout.py"),
-                     "shape": {"kind": "steady", "users": 5, "spawn_rate": 5}},
-            "scenarios": [{"name": "errors", "experiment": "errors.json",
-                           "expect": {"client-availability": expect,
-                                      "server-availability": expect}}]}
-    (folder / "plan.yaml").write_text(yaml.safe_dump(plan))
-    return folder / "plan.yaml"
 
 
 def iso(t: int) -> str:
@@ -79,7 +41,7 @@ def slos_of(review: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_actual_spend_beside_chaos_and_a_lost_prometheus_is_a_note(
         standing_with_prometheus: dict[str, Any], tmp_path: Path) -> None:
     prom = standing_with_prometheus["prom"]
-    plan = write_plan(tmp_path / "plan", prom.url)
+    plan = prometheus_plan(tmp_path / "plan", prom.url, fault_s=6, baseline="3s", cooldown="3s")
     since = math.floor(time.time()) - 1
     result = run_cli("gameday", "run", str(plan), "--reports", str(tmp_path / "runs"))
     assert result.returncode in (0, 1), result.stdout + result.stderr
@@ -100,8 +62,8 @@ def test_actual_spend_beside_chaos_and_a_lost_prometheus_is_a_note(
     assert server["note"] is None, server["note"]
     assert server["chaos_budget_consumed"] == pytest.approx(chaos, rel=1e-9)
     # the events Prometheus counted over the period, read here straight from the counters
-    total = counter(prom.url, TOTAL, until) - counter(prom.url, TOTAL, since)
-    bad = counter(prom.url, BAD, until) - counter(prom.url, BAD, since)
+    total = counter(prom.url, PROM_TOTAL, until) - counter(prom.url, PROM_TOTAL, since)
+    bad = counter(prom.url, PROM_BAD, until) - counter(prom.url, PROM_BAD, since)
     assert bad > 0
     actual = server["actual"]
     assert actual["url"] == prom.url and actual["seconds"] == until - since

@@ -26,7 +26,6 @@ from gameday_helpers import (
     experiment,
     latest_run_dir,
     run_cli,
-    standing_target,
     wait_for_event,
     write_plan,
 )
@@ -34,10 +33,7 @@ from gameday_helpers import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture()
-def standing(isolated_state: Path) -> Iterator[dict[str, Any]]:
-    with standing_target() as status:
-        yield status
+
 
 
 def _mount(*args: str) -> None:

@@ -9,7 +9,6 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from gameday_helpers import (
     experiment,
     latest_run_dir,
     run_cli,
-    standing_target,
     wait_for_event,
     write_plan,
 )
@@ -32,10 +30,7 @@ from gameday_helpers import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture()
-def standing(isolated_state: Path) -> Iterator[dict[str, Any]]:
-    with standing_target() as status:
-        yield status
+
 
 
 def fault_plan(folder: Path, func: str = "inject_errors", rollback_pause: float = 0,
