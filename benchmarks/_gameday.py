@@ -29,7 +29,10 @@ def errors_experiment(ratio: float, seconds: float) -> dict[str, Any]:
 
 def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
                 baseline: str = "5s", cooldown: str = "3s", abort: dict[str, Any] | None = None,
-                workdir: Path | None = None, workers: int = 0) -> tuple[int, Path]:
+                workdir: Path | None = None, workers: int = 0,
+                extra_env: dict[str, str] | None = None) -> tuple[int, Path]:
+    """Run the plan; `extra_env` is added to the runner's environment (e.g. PYTHONPATH for a
+    benchmark's own probe module). Returns (exit code, run directory)."""
     folder = Path(workdir or tempfile.mkdtemp(prefix="cs-bench-"))
     (folder / "environments").mkdir(parents=True, exist_ok=True)
     (folder / "environments" / "bench.yaml").write_text(yaml.safe_dump(
@@ -52,7 +55,7 @@ def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
         plan["load"]["workers"] = workers
     (folder / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
     reports = folder / "reports"
-    env = dict(os.environ, CHAOS_SUITE_STATE_DIR=str(folder / "state"))
+    env = dict(os.environ, CHAOS_SUITE_STATE_DIR=str(folder / "state"), **(extra_env or {}))
     proc = subprocess.run([sys.executable, "-m", "chaos_suite.cli", "gameday", "run",
                            str(folder / "plan.yaml"), "--reports", str(reports)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
