@@ -6,6 +6,7 @@ so that `chaos-suite --help` starts fast."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -31,6 +32,8 @@ def _starting() -> None:
 
 
 if TYPE_CHECKING:
+    from chaos_suite.files.loader import ResolvedPlan
+
     _ParamType = click.ParamType[float, Any]
 else:  # generic only from click 8.2 on; pyproject allows 8.1
     _ParamType = click.ParamType
@@ -318,11 +321,34 @@ def gameday_run(plan: Path, env: str | None, confirm: str | None, dry_run: bool,
     conditions = parse_fail_on(fail_on)
     _check_reports_dir(reports_dir)
     resolved = resolve_plan(plan, env_override=env)
+    _say_remote_workers(resolved)
     if not dry_run:
         _starting()
     outcome = run_gameday(resolved, reports_dir=reports_dir, confirm=confirm, dry_run=dry_run,
                           recover_first=recover_first, fail_on=conditions)
     sys.exit(outcome.exit_code)
+
+
+def _say_remote_workers(resolved: ResolvedPlan) -> None:
+    """A plan with remote Locust workers: the command each remote machine runs, before the
+    dry run's plan or the run (whose master then waits for them, load.workers_timeout)."""
+    from chaos_suite.load.config import WILDCARD_BINDS, worker_command
+
+    load = resolved.plan.load
+    if not load.remote_workers or load.master_bind is None or load.master_port is None:
+        return
+    path = resolved.locustfile
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd())
+    everywhere = load.master_bind in WILDCARD_BINDS
+    click.echo(f"load: {load.workers} Locust workers, {load.remote_workers} remote: run on each "
+               f"remote machine (the same locustfile at that path"
+               f"{'; HOST: an address of this machine it reaches' if everywhere else ''}):")
+    click.echo("  " + worker_command(str(path), load.master_bind, load.master_port,
+                                     "HOST" if everywhere else None))
+    if load.master_bind != "127.0.0.1":
+        click.echo(f"  the master listens on {load.master_bind}:{load.master_port} and takes "
+                   "any worker that connects there: keep that port to trusted machines")
 
 
 @gameday.command("note")

@@ -4,7 +4,7 @@ baseline, scenarios (experiment + expectation per SLO + abort rule) and cool-dow
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -17,9 +17,11 @@ from chaos_suite.files.common import (
     StrictModel,
     raise_for_pydantic,
 )
+from chaos_suite.load.config import distributed_problem
 
 MAX_USERS = 10_000
 MAX_RATE = 100_000.0  # requests per second: far beyond what one Locust process sends
+MAX_WORKERS = 1_000  # Locust workers of a distributed load
 
 
 class Roles(StrictModel):
@@ -80,10 +82,52 @@ class LoadProfile(StrictModel):
     shape: Shape | None = Field(default=None, description="default: the locustfile's own "
                                 "LoadTestShape if it defines one, else steady 20 users")
     host: HttpUrl | None = Field(default=None, description="defaults to the target's URL")
-    workers: int = Field(default=0, ge=0, description="0: one Locust process; N: a Locust "
-                         "master and N local workers (per-second counts merged exactly)")
+    workers: int = Field(default=0, ge=0, le=MAX_WORKERS, description="0: one Locust "
+                         "process; N: a Locust master and N workers in all (per-second counts "
+                         "merged exactly)")
+    local_workers: int | None = Field(default=None, ge=0, le=MAX_WORKERS, description="the "
+                                      "workers chaos_suite starts on this machine (default: all "
+                                      "of them); the others run `chaos-suite load worker "
+                                      "--master HOST:PORT LOCUSTFILE` elsewhere")
+    master_bind: str | None = Field(default=None, description="the IPv4 address the Locust "
+                                    "master listens on (default 127.0.0.1; 0.0.0.0: every "
+                                    "interface, for remote workers: any worker that connects "
+                                    "is taken)")
+    master_port: int | None = Field(default=None, ge=1, le=65535, description="the master's "
+                                    "port (default: a free one); needed for remote workers")
+    workers_timeout: Duration | None = Field(default=None, description="how long the master "
+                                             "waits for every worker to connect (default 30s); "
+                                             "a shortfall is exit 2, before any fault")
     min_workers: int | None = Field(default=None, ge=0, description="workers that must stay "
                                     "alive; default: all of them (a lost one aborts the run)")
+
+    @model_validator(mode="after")
+    def _distributed(self) -> LoadProfile:
+        problem = distributed_problem(self.workers, self.local_workers, self.master_bind,
+                                      self.master_port)
+        if problem is None and self.workers_timeout is not None and not self.workers:
+            problem = ("workers_timeout", "needs workers (the Locust workers expected in all) "
+                       ">= 1")
+        if problem is not None:
+            raise ValueError(f"{problem[0]} {problem[1]}")
+        return self
+
+    @property
+    def remote_workers(self) -> int:
+        """The workers that connect from elsewhere (workers - local_workers)."""
+        return 0 if self.local_workers is None else self.workers - self.local_workers
+
+    def distributed_config(self) -> dict[str, Any]:
+        """The load config's distributed-mode keys beyond ``workers`` (load/config.py): only
+        those the plan gives, so the load config's defaults hold for the rest."""
+        out: dict[str, Any] = {}
+        for key, value in (("local_workers", self.local_workers),
+                           ("master_bind", self.master_bind),
+                           ("master_port", self.master_port),
+                           ("expect_workers_timeout_s", self.workers_timeout)):
+            if value is not None:
+                out[key] = value
+        return out
 
 
 class AbortRule(StrictModel):

@@ -24,8 +24,8 @@ DEFAULT_SLIS: tuple[dict[str, Any], ...] = ({"name": "availability", "kind": "av
 _WHERE = "load config"
 _TOP_KEYS = frozenset(
     {"locustfile", "host", "shape", "default_shape", "slis", "max_duration_s", "log_level",
-     "log_file", "plugin", "parent_pid", "workers", "master_bind", "master_port",
-     "expect_workers_timeout_s"}
+     "log_file", "plugin", "parent_pid", "workers", "local_workers", "master_bind",
+     "master_port", "expect_workers_timeout_s"}
 )
 
 
@@ -52,11 +52,24 @@ class LoadConfig:
     parent_pid: int | None = None
     # normalized; used only when there is no `shape` and the locustfile defines none
     default_shape: dict[str, Any] | None = None
-    # distributed mode (load/distributed.py): a master with this many local Locust workers
+    # distributed mode (load/distributed.py): a master expecting this many Locust workers in
+    # all, ``local_workers`` of them (default: all) started by it on this machine; the rest,
+    # remote, run ``chaos-suite load worker --master HOST:PORT LOCUSTFILE`` (worker_command)
     workers: int = 0
+    local_workers: int | None = None
     master_bind: str = "127.0.0.1"
-    master_port: int = 0  # 0: a free port
+    master_port: int = 0  # 0: a free port (only without remote workers)
     expect_workers_timeout_s: float = 30.0
+
+    @property
+    def local(self) -> int:
+        """The workers the master starts itself."""
+        return self.workers if self.local_workers is None else self.local_workers
+
+    @property
+    def remote(self) -> int:
+        """The workers the master waits for from elsewhere."""
+        return self.workers - self.local
 
     def to_json(self) -> dict[str, Any]:
         """The config as the worker reads it (a plain JSON object)."""
@@ -74,6 +87,7 @@ class LoadConfig:
             "parent_pid": self.parent_pid,
             "default_shape": self.default_shape,
             "workers": self.workers,
+            "local_workers": self.local_workers,
             "master_bind": self.master_bind,
             "master_port": self.master_port,
             "expect_workers_timeout_s": self.expect_workers_timeout_s,
@@ -162,6 +176,11 @@ def parse_config(raw: Any) -> LoadConfig:
     master_port = _int(raw, "master_port", 0, 0)
     if master_port > 65535:
         raise _fail("master_port", "must be a port number")
+    local_workers = None if raw.get("local_workers") is None else _int(raw, "local_workers", 0, 0)
+    master_bind = _optional_str(raw, "master_bind")
+    problem = distributed_problem(workers, local_workers, master_bind, master_port or None)
+    if problem is not None:
+        raise _fail(*problem)
     expect_s = raw.get("expect_workers_timeout_s", 30.0)
     if isinstance(expect_s, bool) or not isinstance(expect_s, int | float) or not (
         math.isfinite(expect_s) and expect_s > 0
@@ -179,7 +198,8 @@ def parse_config(raw: Any) -> LoadConfig:
         parent_pid=parent_pid,
         default_shape=_parse_shape(raw, "default_shape"),
         workers=workers,
-        master_bind=_optional_str(raw, "master_bind") or "127.0.0.1",
+        local_workers=local_workers,
+        master_bind=master_bind or "127.0.0.1",
         master_port=master_port,
         expect_workers_timeout_s=float(expect_s),
     )
@@ -202,3 +222,54 @@ def _parse_shape(raw: Mapping[str, Any], key: str) -> dict[str, Any] | None:
         return normalize_shape(shape)
     except ShapeError as exc:
         raise _fail(f"{key}.{exc.field}", exc.problem) from None
+
+
+WILDCARD_BINDS = frozenset({"0.0.0.0"})
+
+
+def distributed_problem(workers: int, local_workers: int | None, master_bind: str | None,
+                        master_port: int | None) -> tuple[str, str] | None:
+    """(field, problem) when the distributed-mode keys do not fit together, else None. Shared
+    by the plan (files/plan.py, ``load:``) and the load config, so both say the same.
+
+    ``master_bind`` None/``master_port`` None: not given. Remote workers (``workers`` above
+    ``local_workers``) need both given: a remote machine must be told where to connect, and
+    the master binds beyond 127.0.0.1 only when the plan says so."""
+    if master_bind is not None and not _bind_ok(master_bind):
+        return "master_bind", "must be an IPv4 address (0.0.0.0: every interface)"
+    if workers == 0:
+        for key, value in (("local_workers", local_workers), ("master_bind", master_bind),
+                           ("master_port", master_port)):
+            if value is not None:
+                return key, "needs workers (the Locust workers expected in all) >= 1"
+        return None
+    if local_workers is not None and local_workers > workers:
+        return "local_workers", f"must be <= workers ({workers})"
+    remote = workers - (workers if local_workers is None else local_workers)
+    if remote and master_port is None:
+        return "master_port", (f"{remote} remote worker{'s' if remote > 1 else ''} "
+                               f"(workers {workers} - local_workers {local_workers}) need a "
+                               "fixed port to connect to")
+    if remote and master_bind is None:
+        return "master_bind", ("remote workers need the address the master listens on "
+                               "(e.g. 0.0.0.0; the default 127.0.0.1 takes none from elsewhere)")
+    return None
+
+
+def _bind_ok(bind: str) -> bool:
+    parts = bind.split(".")
+    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts)
+
+
+def worker_command(locustfile: str, master_bind: str, master_port: int,
+                   host: str | None = None) -> str:
+    """What a remote machine runs to join the master: the master's address as the remote
+    machine reaches it (``host``; for a wildcard bind this machine's host name when not
+    given), its port and the locustfile (the same file, at that path, on the remote side)."""
+    import shlex
+    import socket
+
+    if host is None:
+        host = socket.gethostname() if master_bind in WILDCARD_BINDS else master_bind
+    return shlex.join(["chaos-suite", "load", "worker", "--master", f"{host}:{master_port}",
+                       locustfile])

@@ -1,15 +1,22 @@
 """Locust master/worker mode. Imported only by ``load/worker.py``, after locust (gevent).
 
 The load process the runner starts becomes a Locust master (no users of its own) bound to
-``master_bind`` (127.0.0.1 unless told), and spawns ``workers`` local Locust workers in its own
-process group (``python -m chaos_suite.load.worker --locust-worker HOST:PORT LOCUSTFILE``, the
-same command ``chaos-suite load worker`` runs on another machine). Messages:
+``master_bind`` (127.0.0.1 unless told), and spawns ``local_workers`` (default: ``workers``)
+local Locust workers in its own process group (``python -m chaos_suite.load.worker
+--locust-worker HOST:PORT LOCUSTFILE``, the same command ``chaos-suite load worker`` runs on
+another machine); the other ``workers - local_workers`` are remote: they connect by themselves
+to ``master_bind:master_port``. A master bound beyond 127.0.0.1 takes any worker that connects
+(Locust's protocol has no authentication). Messages:
 
-- master -> worker ``chaos_suite_config`` (the SLIs): the worker installs its counting plugin
-  and answers ``chaos_suite_hello`` (its pid); the test starts once ``workers`` have answered,
-  within ``expect_workers_timeout_s`` (else the load fails to start: exit 2, before any fault);
+- master -> worker ``chaos_suite_config`` (the SLIs, and an arrival shape's per-user pace):
+  the worker installs its counting plugin and answers ``chaos_suite_hello`` (its pid); the test
+  starts once ``workers`` have answered, within ``expect_workers_timeout_s`` (else the load
+  fails to start: exit 2, before any fault);
 - worker -> master ``chaos_suite_buckets``: each per-second sample as its second completes,
-  then ``{"final": true}`` once its test stopped (after its last samples: one socket, in order).
+  then ``{"final": true}`` once its test stopped (after its last samples: one socket, in order);
+- worker -> master ``chaos_suite_cycles`` (arrival shapes only): the cycles of the requests it
+  completed since its last report. The shape runs on the master, where no request happens: it
+  sizes the users by the cycles of all the workers' requests (shapes.ArrivalShape.add_cycles).
 
 The master merges them exactly (``merge.py``) and writes the merged samples on stdout, the
 single-process protocol unchanged. A worker lost (its process exited, or Locust's heartbeat
@@ -32,15 +39,18 @@ import gevent
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from chaos_suite.load.config import LoadConfig, _parse_slis
+from chaos_suite.load.config import WILDCARD_BINDS, LoadConfig, _parse_slis, worker_command
 from chaos_suite.load.merge import SampleMerger
+from chaos_suite.load.shapes import ArrivalShape
 
 log = logging.getLogger("chaos_suite.load.distributed")
 
 MSG_CONFIG = "chaos_suite_config"
 MSG_HELLO = "chaos_suite_hello"
 MSG_BUCKETS = "chaos_suite_buckets"
+MSG_CYCLES = "chaos_suite_cycles"
 _TICK_S = 0.2
+_CYCLES_EVERY_S = 0.25  # a worker's reports of its cycles (the shape ticks about once a second)
 _DRAIN_S = 10.0  # how long the master waits for the workers' last samples after the stop
 
 
@@ -67,12 +77,19 @@ class Master:
         self.stopping = False
         self.totals: dict[str, Any] = {"requests": 0, "status_4xx": 0, "slis": {}, "buckets": 0}
         self._loop: gevent.Greenlet[..., Any] | None = None
+        shape = runner.environment.shape_class
+        self.arrival: ArrivalShape | None = shape if isinstance(shape, ArrivalShape) else None
         runner.register_message(MSG_HELLO, self._on_hello)
         runner.register_message(MSG_BUCKETS, self._on_buckets)
+        runner.register_message(MSG_CYCLES, self._on_cycles)
 
     def spawn_local(self, port: int) -> None:
-        host = self.cfg.master_bind if self.cfg.master_bind not in ("*", "0.0.0.0") else "127.0.0.1"
-        for _ in range(self.cfg.workers):
+        host = "127.0.0.1" if self.cfg.master_bind in WILDCARD_BINDS else self.cfg.master_bind
+        if self.cfg.remote:
+            log.warning("waiting for %d remote load worker(s) on %s:%d (any worker that connects "
+                        "is taken); on each: %s", self.cfg.remote, self.cfg.master_bind, port,
+                        worker_command(self.cfg.locustfile, self.cfg.master_bind, port))
+        for _ in range(self.cfg.local):
             # same process group as the master: the runner's killpg takes them too
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "chaos_suite.load.worker", "--locust-worker",
@@ -87,8 +104,11 @@ class Master:
         deadline = time.monotonic() + self.cfg.expect_workers_timeout_s
         while len(self.node_pid) < self.cfg.workers:
             if time.monotonic() >= deadline:
-                return (f"expected {self.cfg.workers} load workers, {len(self.node_pid)} "
-                        f"connected within {self.cfg.expect_workers_timeout_s:g}s")
+                remote = (f" ({self.cfg.local} local, {self.cfg.remote} remote)"
+                          if self.cfg.remote else "")
+                return (f"expected {self.cfg.workers} load workers{remote}, "
+                        f"{len(self.node_pid)} connected within "
+                        f"{self.cfg.expect_workers_timeout_s:g}s")
             gevent.sleep(_TICK_S)
         return None
 
@@ -107,6 +127,12 @@ class Master:
         if "t" in data:
             self.merger.add(msg.node_id, data)
 
+    def _on_cycles(self, environment: Environment, msg: Any, **_kw: Any) -> None:
+        data = msg.data or {}
+        if self.arrival is not None and msg.node_id not in self.lost:
+            self.arrival.add_cycles(float(data.get("cycles_s", 0.0)),
+                                    int(data.get("completed", 0)))
+
     # -- tracking ---------------------------------------------------------------------------
 
     def _tick_loop(self) -> None:
@@ -122,7 +148,10 @@ class Master:
             if node not in self.configured:
                 self.configured.add(node)
                 slis = [{k: v for k, v in vars(s).items() if v is not None} for s in self.cfg.slis]
-                self.runner.send_message(MSG_CONFIG, {"slis": slis}, client_id=node)
+                config: dict[str, Any] = {"slis": slis}
+                if self.arrival is not None:
+                    config["per_user_rate"] = float(self.arrival.params["per_user_rate"])
+                self.runner.send_message(MSG_CONFIG, config, client_id=node)
         if not self.stopping:
             pid_node = {pid: node for node, pid in self.node_pid.items()}
             for proc in self.procs:
@@ -185,12 +214,16 @@ def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -
 
     runner: WorkerRunner = env.create_worker_runner(host, port)
     installed: list[SliPlugin] = []
+    cycles = _Cycles()
 
     def send(obj: dict[str, Any]) -> None:
         runner.send_message(MSG_BUCKETS, obj)
 
     def on_config(environment: Environment, msg: Any, **_kw: Any) -> None:
         if not installed:
+            pace = msg.data.get("per_user_rate")
+            if pace:  # an arrival shape on the master: paced users, cycles reported to it
+                cycles.start(env, float(pace), lambda obj: runner.send_message(MSG_CYCLES, obj))
             plugin = SliPlugin(env, _parse_slis(msg.data.get("slis")), send)
             plugin.install()
             installed.append(plugin)
@@ -214,6 +247,49 @@ def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -
     env.events.init.fire(environment=env, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     runner.greenlet.join()
     watcher.kill(block=False)
+    cycles.stop()
     if installed:
         installed[0].close()
     return 0
+
+
+class _Cycles:
+    """A worker's side of an arrival shape run by the master: its users paced at the shape's
+    ``per_user_rate`` (as the single-process worker does, worker.Worker.open_loop), and the
+    cycle of each request completed (its pace, or its response when longer: what
+    ArrivalShape.on_request adds up) summed and sent to the master every ``_CYCLES_EVERY_S``."""
+
+    def __init__(self) -> None:
+        self.pace_s = 0.0
+        self.cycles_s = 0.0
+        self.completed = 0
+        self._loop: gevent.Greenlet[..., Any] | None = None
+
+    def start(self, env: Environment, per_user_rate: float,
+              send: Callable[[dict[str, Any]], None]) -> None:
+        import locust
+
+        self.pace_s = 1.0 / per_user_rate
+        for cls in env.user_classes:
+            cls.wait_time = locust.constant_throughput(per_user_rate)
+        env.events.request.add_listener(self.on_request)  # type: ignore[no-untyped-call]
+        self._loop = gevent.spawn(self._report, send)
+
+    def on_request(self, response_time: float | None = None, **_kwargs: Any) -> None:
+        self.cycles_s += max(self.pace_s, (response_time or 0.0) / 1000.0)
+        self.completed += 1
+
+    def _report(self, send: Callable[[dict[str, Any]], None]) -> None:
+        while True:
+            gevent.sleep(_CYCLES_EVERY_S)
+            if self.completed:
+                report = {"cycles_s": self.cycles_s, "completed": self.completed}
+                self.cycles_s, self.completed = 0.0, 0
+                try:
+                    send(report)
+                except Exception:  # the master went away: its quit ends this worker anyway
+                    log.debug("cycles report not sent", exc_info=True)
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.kill(block=False)

@@ -101,10 +101,14 @@ class LoadProcess:
     def start(self, ready_timeout_s: float = 20) -> None:
         """Spawn the worker and wait until it reports ready.
 
-        Raises PreflightError (naming the locustfile) if it exits or stays silent instead.
+        Raises PreflightError (naming the locustfile) if it exits or stays silent instead. A
+        distributed load reports ready once its workers connected: it has
+        ``expect_workers_timeout_s`` more (the worker itself fails the start after that).
         """
         if self._proc is not None:
             raise RuntimeError("LoadProcess.start() called twice")
+        if self.config.workers:
+            ready_timeout_s += self.config.expect_workers_timeout_s
         blob = {**self.config.to_json(), "log_file": None, "parent_pid": os.getpid()}
         if self._log_path is not None:
             self._log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,10 @@ class ArrivalShape(ProfileShape):
     """Open-loop load: the users pace themselves at ``per_user_rate`` (the worker gives every
     User class ``constant_throughput``), and each tick sets as many users as hold ``rate`` at
     the response times of the requests completed since the last tick (profile.arrival_users).
-    The worker feeds it every request through :meth:`on_request`."""
+    The worker feeds it every request through :meth:`on_request`; in distributed mode the shape
+    runs on the master, where no request happens, and the workers' reports of their requests'
+    cycles come in through :meth:`add_cycles` (distributed.py), so the users follow the
+    response times of all of them."""
 
     abstract = True
     kind = "arrival"
@@ -85,6 +88,12 @@ class ArrivalShape(ProfileShape):
         # a user's cycle is its pace, or its response when that is longer
         self._cycles_s += max(self._pace_s, (response_time or 0.0) / 1000.0)
         self._completed += 1
+
+    def add_cycles(self, cycles_s: float, completed: int) -> None:
+        """The summed cycles of ``completed`` requests made elsewhere (a Locust worker)."""
+        if completed > 0 and cycles_s >= 0:
+            self._cycles_s += cycles_s
+            self._completed += completed
 
     def tick(self) -> tuple[int, float] | None:
         if users_at(self.params, self.get_run_time()) is None:  # type: ignore[no-untyped-call]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -18,11 +21,13 @@ from typing import Any
 import pytest
 from support.stub_target import StubTarget
 
-from chaos_suite.errors import PreflightError
+from chaos_suite.errors import PreflightError, ValidationError
+from chaos_suite.load.config import parse_config, worker_command
 from chaos_suite.load.merge import SampleMerger
 from chaos_suite.load.runner import LoadProcess
 
 USERS = 4
+ROOT = Path(__file__).resolve().parents[2]
 _SAMPLE_KEYS = {"t", "source", "slis", "latency_ms", "latency_hist_ms", "requests",
                 "status_4xx", "paths", "users"}
 
@@ -53,6 +58,12 @@ def _locustfile(tmp_path: Path) -> Path:
                 self.client.get("/flaky")
     """))
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class Sink:
@@ -175,3 +186,140 @@ def test_merger_is_exact_and_carries_late_samples_forward() -> None:
     m.add("a", sample(102, 1))
     [s102] = m.pop_ready(103)
     assert s102["t"] == 102 and s102["requests"] == 3 and m.late_requests == 2
+
+
+# ------------------------------------------------------------------ remote workers
+
+
+@pytest.mark.parametrize(("extra", "field", "says"), [
+    ({"workers": 0, "local_workers": 0}, "local_workers", "needs workers"),
+    ({"workers": 0, "master_port": 5557}, "master_port", "needs workers"),
+    ({"workers": 2, "local_workers": 3}, "local_workers", "must be <= workers (2)"),
+    ({"workers": 3, "local_workers": 1, "master_bind": "0.0.0.0"}, "master_port",
+     "2 remote workers"),
+    ({"workers": 2, "local_workers": 1, "master_port": 5557}, "master_bind",
+     "remote workers need the address"),
+    ({"workers": 2, "master_bind": "localhost"}, "master_bind", "IPv4 address"),
+    ({"workers": 2, "local_workers": -1}, "local_workers", ">= 0"),
+])
+def test_distributed_keys_that_do_not_fit_name_the_field(
+        extra: dict[str, Any], field: str, says: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_config({"locustfile": "x.py", **extra})
+    assert info.value.field == field and says in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_remote_workers_config_round_trips() -> None:
+    cfg = parse_config({"locustfile": "x.py", "workers": 3, "local_workers": 1,
+                        "master_bind": "0.0.0.0", "master_port": 5557})
+    assert (cfg.local, cfg.remote) == (1, 2)
+    assert parse_config(cfg.to_json()) == cfg
+    assert parse_config({"locustfile": "x.py", "workers": 2}).remote == 0
+    assert worker_command("loadtests/checkout.py", "10.0.0.5", 5557) == \
+        "chaos-suite load worker --master 10.0.0.5:5557 loadtests/checkout.py"
+
+
+def _remote_worker(port: int, locustfile: Path) -> subprocess.Popen[str]:
+    """`chaos-suite load worker`, standing in for a process on another machine."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "chaos_suite.cli", "load", "worker", "--master",
+         f"127.0.0.1:{port}", str(locustfile)],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+
+
+def _reap(proc: subprocess.Popen[str], timeout_s: float) -> tuple[int | None, str]:
+    """The process's exit code if it exits within ``timeout_s`` (else None, and it is killed)."""
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate(timeout=10)
+        return None, out
+
+
+def test_a_remote_worker_joins_and_its_counts_are_merged(
+        stub: StubTarget, tmp_path: Path) -> None:
+    port = free_port()
+    remote = _remote_worker(port, _locustfile(tmp_path))
+    sink = Sink()
+    config = {**_config(stub, tmp_path, 5, 2), "local_workers": 1, "master_bind": "127.0.0.1",
+              "master_port": port}
+    proc = LoadProcess(config, sink, on_event=sink.events.append)
+    try:
+        proc.start(ready_timeout_s=60)
+        summary = proc.wait(60)
+        assert proc.pid is not None
+    finally:
+        proc.stop()
+        code, output = _reap(remote, 30)
+    server = stub.counts()
+    assert summary["status"] == "completed", summary
+    # the remote worker left by itself once the master stopped, cleanly
+    assert code == 0, output
+    assert sink.events == [] and summary["totals"]["workers_lost"] == []
+    client_total = sink.total("availability", "total")
+    # 4 users on 2 workers: without the remote one's counts the samples would hold about half
+    assert client_total == summary["locust"]["requests"] == summary["totals"]["requests"]
+    server_total = _answered(server, "/ok") + _answered(server, "/flaky")
+    print(f"remote+local: client {client_total}, server {server_total}")  # with -s
+    assert client_total > 100 and 0 <= server_total - client_total <= USERS
+
+
+def test_an_expected_remote_worker_that_never_connects_fails_the_start(
+        stub: StubTarget, tmp_path: Path) -> None:
+    config = {**_config(stub, tmp_path, 5, 2), "local_workers": 1, "master_bind": "127.0.0.1",
+              "master_port": free_port(), "expect_workers_timeout_s": 3}
+    started = time.monotonic()
+    with pytest.raises(PreflightError,
+                       match=r"expected 2 load workers \(1 local, 1 remote\), 1 connected"):
+        LoadProcess(config, Sink()).start(ready_timeout_s=30)
+    assert time.monotonic() - started < 30
+    assert stub.counts() == {}  # the test never started: no user, no request
+
+
+# ------------------------------------------------------------------ open loop, 2 workers
+
+
+SLOW_CLOSED_LOOP = """
+    from locust import FastHttpUser, between, task
+
+    class Shopper(FastHttpUser):
+        wait_time = between(0.5, 1.0)  # a closed loop's think time: the arrival shape paces instead
+
+        @task
+        def slow(self):
+            self.client.get("/slow")
+"""
+
+
+def test_an_arrival_shape_holds_its_rate_across_two_workers(
+        stub: StubTarget, tmp_path: Path) -> None:
+    rate, seconds = 40.0, 8
+    lf = tmp_path / "slow.py"
+    lf.write_text(textwrap.dedent(SLOW_CLOSED_LOOP))
+    sink = Sink()
+    config = {"locustfile": str(lf), "host": stub.url, "workers": 2,
+              "shape": {"kind": "arrival", "rate": rate, "duration_s": seconds}}
+    proc = LoadProcess(config, sink, on_event=sink.events.append)
+    try:
+        proc.start(ready_timeout_s=60)
+        summary = proc.wait(60)
+    finally:
+        proc.stop()
+    assert summary["status"] == "completed", summary
+    samples = sorted(sink.samples, key=lambda s: s["t"])
+    # every answer takes 300 ms: 4 users pacing at 10/s would send 13/s, the shape on the
+    # master adds users from the workers' cycles until about rate × 0.3 s are busy
+    steady = samples[2:-1]
+    assert len(steady) >= 4, samples
+    mean = sum(s["requests"] for s in steady) / len(steady)
+    server_slow = _answered(stub.counts(), "/slow")
+    print(f"arrival across 2 workers: target {rate}/s, measured {mean:.1f}/s over "
+          f"{len(steady)} s, users {[s['users'] for s in steady]}; server {server_slow} in all")
+    assert mean == pytest.approx(rate, rel=0.2)
+    assert all(s["users"] == pytest.approx(rate * 0.3, abs=3) for s in steady)
+    client_total = sink.total("availability", "total")
+    assert 0 <= server_slow - client_total <= max(s["users"] for s in samples)
