@@ -255,4 +255,5 @@ def load_config_for(resolved: ResolvedPlan, url: str, run_dir: Path) -> dict[str
         "max_duration_s": duration + 60,
         "log_file": str(run_dir / "locust.log"),
         "workers": plan.load.workers,
+        **plan.load.distributed_config(),  # local_workers, master_bind/port: only if given
     }
