@@ -30,9 +30,11 @@ def errors_experiment(ratio: float, seconds: float) -> dict[str, Any]:
 def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
                 baseline: str = "5s", cooldown: str = "3s", abort: dict[str, Any] | None = None,
                 workdir: Path | None = None, workers: int = 0,
-                extra_env: dict[str, str] | None = None) -> tuple[int, Path]:
+                extra_env: dict[str, str] | None = None,
+                plan_extra: dict[str, Any] | None = None) -> tuple[int, Path]:
     """Run the plan; `extra_env` is added to the runner's environment (e.g. PYTHONPATH for a
-    benchmark's own probe module). Returns (exit code, run directory)."""
+    benchmark's own probe module), `plan_extra` to the plan's top-level keys (e.g.
+    safeguard_interval). Returns (exit code, run directory)."""
     folder = Path(workdir or tempfile.mkdtemp(prefix="cs-bench-"))
     (folder / "environments").mkdir(parents=True, exist_ok=True)
     (folder / "environments" / "bench.yaml").write_text(yaml.safe_dump(
@@ -53,6 +55,7 @@ def run_gameday(scenarios: list[tuple[str, dict[str, Any]]], *, users: int = 20,
         plan["abort"] = abort
     if workers:
         plan["load"]["workers"] = workers
+    plan.update(plan_extra or {})
     (folder / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
     reports = folder / "reports"
     env = dict(os.environ, CHAOS_SUITE_STATE_DIR=str(folder / "state"), **(extra_env or {}))

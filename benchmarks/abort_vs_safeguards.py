@@ -4,9 +4,11 @@ with the same rule, same fault (50% errors), runs alternated A B A B ... in one 
 
     .venv/bin/pip install -e '.[bench]'   # chaostoolkit-addons
     .venv/bin/python benchmarks/abort_vs_safeguards.py [--runs 6] [--frequency 0.1]
+        [--a-interval 1]
 
 A  plan `abort: {burn_rate: 100, long_window: 6s, short_window: 2s}`: chaos_suite's safeguard
-   evaluates Locust's per-second samples every `safeguard_interval` (1 s, the default).
+   evaluates Locust's per-second samples every plan `safeguard_interval` (1 s, the default;
+   --a-interval).
 B  no `abort:` in the plan; the experiment carries the addons control with one `frequency`
    probe (benchmarks/_sli_probe.py) judging the same rule over the target's server-side
    per-second counters. The addons accept any positive frequency (0 means "run once"); each
@@ -93,6 +95,7 @@ class Run:
     latency: float  # end of the crossing second (samples.jsonl) -> rollbacks_started
     latency_server: float  # the same from server_counters.json
     detected: float  # end of the crossing second -> the mechanism saw it (abort / probe log)
+    arrived: float | None  # A: end of the crossing second -> its Locust sample reached the runner
     crossing: int
     run_dir: Path
 
@@ -118,6 +121,11 @@ def measure(side: str, code: int, run_dir: Path, objective: float, probe_log: Pa
         if not aborts or aborts[0]["reason"] != "safeguard":
             raise SystemExit(f"A: not stopped by chaos_suite's safeguard ({run_dir})")
         seen = float(aborts[0]["t"])
+        sample = aborts[0]["detail"]["sample"]
+        if sample["t"] != crossing:
+            print(f"  (A: the safeguard tripped on second {sample['t']}, the recorded samples "
+                  f"cross at {crossing})")
+        arrived = None if sample.get("arrived") is None else sample["arrived"] - (crossing + 1)
     else:
         log = (run_dir / "chaostoolkit.log").read_text()
         # chaos_suite records the interruption after the fact ("experiment interrupted")
@@ -127,9 +135,10 @@ def measure(side: str, code: int, run_dir: Path, objective: float, probe_log: Pa
         assert probe_log is not None
         lines = [json.loads(x) for x in probe_log.read_text().splitlines()]
         seen = next(float(x["t"]) for x in lines if x["fires"])
+        arrived = None
     t = float(rollbacks["t"])
     return Run(side, code, t - (crossing + 1), t - (crossing_server + 1), seen - (crossing + 1),
-               crossing, run_dir)
+               arrived, crossing, run_dir)
 
 
 def stats(values: list[float]) -> str:
@@ -143,10 +152,14 @@ def main() -> None:
     parser.add_argument("--frequency", type=float, default=0.1,
                         help="the addons probe's frequency, seconds (default 0.1: the target's "
                              "counter flush period; the addons accept any positive value)")
+    parser.add_argument("--a-interval", type=float, default=1.0,
+                        help="A's plan safeguard_interval, seconds (default 1, chaos_suite's "
+                             "default; its samples change once a second)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
     args = parser.parse_args()
-    if args.frequency <= 0:
-        parser.error("--frequency must be positive (the addons treat 0 as 'run once')")
+    if args.frequency <= 0 or args.a_interval <= 0:
+        parser.error("--frequency and --a-interval must be positive (the addons treat a "
+                     "frequency of 0 as 'run once')")
     try:
         import chaosaddons.controls.safeguards  # noqa: F401
     except ImportError:
@@ -154,7 +167,7 @@ def main() -> None:
     obj = objective()
     print(f"rule: burn rate > {BURN_RATE:g} over {LONG_S} s and {SHORT_S} s "
           f"(error ratio > {BURN_RATE * (1 - obj):.3f}), fault: 50% errors; "
-          f"B probes every {args.frequency:g} s")
+          f"A evaluates every {args.a_interval:g} s, B probes every {args.frequency:g} s")
     base = Path(tempfile.mkdtemp(prefix="cs-abort-vs-"))
     runs: list[Run] = []
     try:
@@ -173,10 +186,12 @@ def main() -> None:
             folder.mkdir(parents=True)
             code, run_dir = run_gameday(
                 [("errors-50pct", experiment)], baseline="3s", cooldown="1s",
-                abort=RULE if side == "A" else None, workdir=folder, extra_env=extra)
+                abort=RULE if side == "A" else None, workdir=folder, extra_env=extra,
+                plan_extra={"safeguard_interval": args.a_interval} if side == "A" else None)
             run = measure(side, code, run_dir, obj, probe_log)
             runs.append(run)
-            print(f"run {i + 1:2d} {side}: exit {code}, crossing second {run.crossing}, "
+            came = "" if run.arrived is None else f"sample arrived +{run.arrived:.3f} s, "
+            print(f"run {i + 1:2d} {side}: exit {code}, crossing second {run.crossing}, {came}"
                   f"seen +{run.detected:.3f} s, rollbacks start +{run.latency:.3f} s "
                   f"(server-counter reference +{run.latency_server:.3f} s)", flush=True)
     finally:
@@ -185,16 +200,20 @@ def main() -> None:
     a = [r for r in runs if r.side == "A"]
     b = [r for r in runs if r.side == "B"]
     print(f"\nend of the crossing second -> rollbacks start, {args.runs} runs per side:")
-    print(f"A chaos_suite safeguard (1 s interval, Locust samples): "
+    print(f"A chaos_suite safeguard ({args.a_interval:g} s interval, Locust samples): "
           f"{stats([r.latency for r in a])}; exit codes {[r.code for r in a]}")
     print(f"B addons safeguards (frequency {args.frequency:g} s, server counters): "
           f"{stats([r.latency for r in b])}; exit codes {[r.code for r in b]}")
     print(f"  crossing seen: A {stats([r.detected for r in a])}; B {stats([r.detected for r in b])}")
+    delays = [r.arrived for r in a if r.arrived is not None]
+    if delays:
+        print(f"  A's crossing sample reached the runner: {stats(delays)}")
     print(f"  server-counter reference: A {stats([r.latency_server for r in a])}; "
           f"B {stats([r.latency_server for r in b])}")
     med_a = statistics.median(r.latency for r in a)
     med_b = statistics.median(r.latency for r in b)
-    print(f"ratio of medians A/B: {med_a / med_b:.2f}")
+    if med_b > 0:
+        print(f"ratio of medians A/B: {med_a / med_b:.2f}")
 
 
 if __name__ == "__main__":
