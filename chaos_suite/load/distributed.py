@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -244,6 +245,11 @@ def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -
             gevent.sleep(0.5)
 
     watcher = gevent.spawn(watch_parent)
+    if parent_pid is not None:
+        # a local worker shares the master's process group, which the runner stops with
+        # SIGTERM: the master stops it in order (its last samples first, then quit); SIGKILL
+        # of the group, and its master's death (watch_parent), still end it
+        gevent.signal_handler(signal.SIGTERM, log.debug, "SIGTERM: the master stops this worker")
     env.events.init.fire(environment=env, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     runner.greenlet.join()
     watcher.kill(block=False)

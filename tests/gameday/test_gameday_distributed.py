@@ -1,12 +1,15 @@
 """Distributed load in a real gameday: a Locust master with 2 local workers, counts merged at
 the master against the embedded target's own counters; a worker lost mid-fault ends the run
-with rollbacks (exit 4) unless `min_workers` still holds."""
+with rollbacks (exit 4) unless `min_workers` still holds. Remote workers: the plan expects 2,
+starts 1 (`local_workers`), and the test starts `chaos-suite load worker` itself, standing in
+for another machine; one that never connects is exit 2 before any fault."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -29,7 +32,8 @@ from gameday_helpers import (
 pytestmark = pytest.mark.slow
 
 
-def distributed_plan(folder: Path, hold: float, min_workers: int | None = None) -> Path:
+def distributed_plan(folder: Path, hold: float, min_workers: int | None = None,
+                     **load: Any) -> Path:
     path = write_plan(folder, [{
         "name": "errors",
         "experiment": experiment("errors", [
@@ -41,6 +45,7 @@ def distributed_plan(folder: Path, hold: float, min_workers: int | None = None) 
     plan["load"]["workers"] = 2
     if min_workers is not None:
         plan["load"]["min_workers"] = min_workers
+    plan["load"].update(load)
     path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
     return path
 
@@ -77,6 +82,28 @@ def run_and_kill_a_worker(folder: Path, min_workers: int | None) -> tuple[int, P
     return proc.returncode, run_dir, out + err
 
 
+def assert_merged_counts_are_the_targets(run_dir: Path, users: int) -> tuple[int, int]:
+    """The master's merged counts against the target's own over the seconds the load measured:
+    every second but the last equal (a request can land on either side of a second's
+    boundary: the sums, within 2); the last is cut by the stop, whose requests in flight (at
+    most one a user) the target answered and no worker counted. What the target saw after the
+    last sample is Locust stopping, which no sample covers. Returns (merged, served)."""
+    client: dict[int, int] = {}
+    for line in (run_dir / "samples.jsonl").read_text().splitlines():
+        sample = json.loads(line)
+        client[sample["t"]] = client.get(sample["t"], 0) + sample["slis"]["availability"]["total"]
+    server = {int(row["t"]): int(row["total"])
+              for row in json.loads((run_dir / "server_counters.json").read_text())}
+    measured = [t for t in client if client[t]]
+    first, last = min(measured), max(measured)
+    before = sum(client.get(t, 0) for t in range(first, last))
+    truth_before = sum(server.get(t, 0) for t in range(first, last))
+    assert before > 1000 and abs(before - truth_before) <= 2, (before, truth_before)
+    both, truth = before + client[last], truth_before + server.get(last, 0)
+    assert -2 <= truth - both <= users + 2, (both, truth)
+    return both, truth
+
+
 def test_two_workers_count_what_the_target_served(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     done = subprocess.run(cli_command("gameday", "run", str(distributed_plan(tmp_path / "p", 5)),
@@ -86,20 +113,69 @@ def test_two_workers_count_what_the_target_served(tmp_path: Path) -> None:
     run_dir = next(p for p in reports.iterdir() if p.is_dir())
     plan = json.loads((run_dir / "plan.json").read_text())
     assert plan["load"]["workers"] == 2
-    client: dict[int, int] = {}
-    for line in (run_dir / "samples.jsonl").read_text().splitlines():
-        sample = json.loads(line)
-        client[sample["t"]] = client.get(sample["t"], 0) + sample["slis"]["availability"]["total"]
-    server = {int(row["t"]): int(row["total"])
-              for row in json.loads((run_dir / "server_counters.json").read_text())}
-    # over the seconds the load measured, the master's merged counts are the server's (a
-    # request can land on either side of a second's boundary: compare the sums); what the
-    # server saw after the last sample is Locust stopping, which no sample covers
-    measured = [t for t in client if client[t]]
-    first, last = min(measured), max(measured)
-    both = sum(client.get(t, 0) for t in range(first, last + 1))
-    truth = sum(server.get(t, 0) for t in range(first, last + 1))
-    assert both > 1000 and abs(both - truth) <= 2, (both, truth)
+    both, truth = assert_merged_counts_are_the_targets(run_dir, users=6)
+    print(f"2 local workers: merged {both}, target {truth}")  # the figures, with -s
+    assert_no_survivors(run_pids(run_dir))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def remote_plan(folder: Path, port: int, **load: Any) -> Path:
+    return distributed_plan(folder, 5, local_workers=1, master_bind="127.0.0.1",
+                            master_port=port, **load)
+
+
+def test_a_remote_worker_joins_and_the_master_counts_what_the_target_served(
+        tmp_path: Path) -> None:
+    port = free_port()
+    plan = remote_plan(tmp_path / "p", port)
+    command = f"chaos-suite load worker --master 127.0.0.1:{port} loadtests/checkout.py"
+    dry = subprocess.run(cli_command("gameday", "run", str(plan), "--dry-run"), cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert command in dry.stdout and "1 remote" in dry.stdout
+    # the other machine: started first, it keeps trying to connect until the master is up
+    remote = subprocess.Popen(cli_command(*command.split()[1:]), cwd=ROOT,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    reports = tmp_path / "reports"
+    try:
+        done = subprocess.run(cli_command("gameday", "run", str(plan), "--reports",
+                                          str(reports)), cwd=ROOT, capture_output=True,
+                              text=True, timeout=240)
+        # the master's stop ends the remote worker: it exits by itself, cleanly
+        remote_out, _ = remote.communicate(timeout=30)
+    finally:
+        if remote.poll() is None:
+            os.killpg(remote.pid, signal.SIGKILL)
+            remote.communicate(timeout=10)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert command in done.stdout
+    assert remote.returncode == 0, remote_out
+    run_dir = next(p for p in reports.iterdir() if p.is_dir())
+    assert not any(e["type"] == "worker_lost" for e in events(run_dir))
+    # 6 users on 2 workers: without the remote worker's counts, about half the target's
+    both, truth = assert_merged_counts_are_the_targets(run_dir, users=6)
+    print(f"local + remote worker: merged {both}, target {truth}")  # the figures, with -s
+    assert_no_survivors(run_pids(run_dir))
+
+
+def test_a_remote_worker_that_never_connects_is_exit_2_before_any_fault(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    started = time.monotonic()
+    done = subprocess.run(cli_command("gameday", "run", str(remote_plan(
+        tmp_path / "p", free_port(), workers_timeout="3s")), "--reports", str(reports)),
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "expected 2 load workers (1 local, 1 remote), 1 connected within 3s" in done.stderr
+    assert time.monotonic() - started < 60
+    run_dir = next(p for p in reports.iterdir() if p.is_dir())
+    kinds = [e["type"] for e in events(run_dir)]
+    assert "fault_injected" not in kinds and "activity_started" not in kinds, kinds
     assert_no_survivors(run_pids(run_dir))
 
 

@@ -3,17 +3,19 @@
 Locust users wait for each response, so 300 ms answers cut a closed loop's requests to a
 fraction: the time-weighted budget (every second alike) and the event-weighted one (bad events
 against the baseline's traffic) part, and the report warns. An arrival shape holds the rate by
-adding users, so the fault window's throughput stays the baseline's and the two agree."""
+adding users, so the fault window's throughput stays the baseline's and the two agree; with
+2 Locust workers too (the shape on the master, sized by the workers' request cycles)."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from gameday_helpers import action, experiment, only_run_dir, run_cli, write_plan
+from gameday_helpers import action, events, experiment, only_run_dir, run_cli, write_plan
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +68,41 @@ def test_closed_loop_under_the_same_fault_warns(tmp_path: Path) -> None:
     assert row["weighting"]["differ"] is True
     assert row["weighting"]["events"]["budget_consumed"] < 0.5 * row["observed"]["budget_consumed"]
     assert len(warnings) == 1 and "below half the baseline's" in warnings[0]
+
+
+def test_open_loop_holds_the_rate_across_two_workers(tmp_path: Path) -> None:
+    """The shape runs on the Locust master, which makes no request: it sizes the users by
+    the cycles the 2 workers report. Measured by the target's own counters: the rate holds
+    through the baseline and the 300 ms fault alike."""
+    rate = 200
+    plan_path = _plan(tmp_path / "plan", {"kind": "arrival", "rate": rate, "max_users": 150})
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["load"]["workers"] = 2
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    result = run_cli("gameday", "run", str(plan_path), "--reports", str(tmp_path / "r"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_dir = only_run_dir(tmp_path / "r")
+    record = events(run_dir)
+    assert not any(e["type"] == "worker_lost" for e in record)
+    server = {int(row["t"]): int(row["total"])
+              for row in json.loads((run_dir / "server_counters.json").read_text())}
+
+    def served(start: float, end: float) -> float:
+        """The target's requests a second over the whole seconds of [start, end)."""
+        seconds = range(math.ceil(start), math.floor(end))
+        return sum(server.get(t, 0) for t in seconds) / len(seconds)
+
+    baseline = next(e for e in record if e["type"] == "phase_started")["t"]
+    injected = next(e["t"] for e in record if e["type"] == "fault_injected")
+    cleared = next(e["t"] for e in record if e["type"] == "fault_cleared")
+    # the baseline from its second second (the first users still start), the fault from
+    # its second (the users added for 300 ms responses start within about one)
+    before, during = served(baseline + 1, injected), served(injected + 1, cleared)
+    users = [json.loads(line).get("users") for line in
+             (run_dir / "samples.jsonl").read_text().splitlines()]
+    print(f"2 workers, target {rate}/s: served {before:.1f}/s before the fault, "
+          f"{during:.1f}/s during it; users {users}")  # the figures, with -s
+    assert before == pytest.approx(rate, rel=0.15)
+    assert during == pytest.approx(rate, rel=0.15)
+    # 300 ms answers: about rate × 0.3 users busy, where the baseline needs rate / 10
+    assert max(u for u in users if u is not None) >= 0.8 * rate * 0.3
