@@ -82,7 +82,7 @@ MESH_MODULE = "chaos_suite.faults.chaosmesh"
 # chaos_suite's own functions that inject nothing: probes, and the reverts of its faults
 NO_FAULT: Final = frozenset(
     [f"{FAULTS_MODULE}.{f}" for f in ("replicas_alive", *REVERTS.values())]
-    + [f"{MESH_MODULE}.{f}" for f in MESH_REVERTS.values()]
+    + [f"{MESH_MODULE}.{f}" for f in (*MESH_REVERTS.values(), "delete_chaos_resource")]
     + ["chaos_suite.faults.kubernetes.uncordon_nodes"])
 NO_FAULT_MODULES: Final = ("chaos_suite.experiment.probes",)
 OWN_CONTROL = "chaos_suite.experiment.control"
@@ -292,14 +292,18 @@ def check_blast_radius(resolved: ResolvedPlan) -> list[str]:
     policy's limits. Returns what each chaosk8s pod/node action would hit (for --dry-run)."""
     check_kubernetes_steps(resolved)
     policy = resolved.environment.safety.blast_radius
-    lines = kubernetes_radius(resolved)
+    lines, counted = _kubernetes_radius(resolved)
     if policy is None:
         return lines
     target = resolved.environment.target
     replicas = target.replicas if isinstance(target, LocalTarget) else None
-    for scenario in resolved.scenarios:
-        affected, killers = _blast(scenario.name, experiment_steps(scenario.experiment),
-                                   replicas)
+    for index, scenario in enumerate(resolved.scenarios):
+        steps = experiment_steps(scenario.experiment)
+        # a step that takes pods down and was counted through the API: that count, not the
+        # file's guess (a scale_deployment, a kill_microservice's "every matching pod")
+        steps = [replace(s, replicas=counted[index, i]) if s.replicas != 0
+                 and (index, i) in counted else s for i, s in enumerate(steps)]
+        affected, killers = _blast(scenario.name, steps, replicas)
         if affected == 0:
             continue
         name = quoted(scenario.name)
@@ -335,7 +339,7 @@ _RAW_CRD = "chaosk8s.crd.actions"
 def _namespaces(provider: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
     """The namespaces a chaosk8s action or chaos_suite Chaos Mesh fault acts in (`${name}`
     forms filled from the experiment's configuration)."""
-    from chaos_suite.safety.k8s_radius import resolved_arguments
+    from chaos_suite.safety.k8s_radius import mesh_namespaces, resolved_arguments
 
     module = str(provider.get("module", ""))
     if not (module.startswith("chaosk8s") or module == MESH_MODULE):
@@ -345,7 +349,8 @@ def _namespaces(provider: dict[str, Any], experiment: dict[str, Any]) -> list[st
     for key in ("pod_namespace", "namespaces", "namespaces_selectors"):
         value = args.get(key)
         found += [str(v) for v in (value if isinstance(value, list) else [value]) if v]
-    return found
+    # a Chaos Mesh resource's own namespace and its selector's (and target's) namespaces
+    return found + mesh_namespaces(provider, args)
 
 
 def check_kubernetes_steps(resolved: ResolvedPlan) -> None:
@@ -381,6 +386,13 @@ def kubernetes_radius(resolved: ResolvedPlan) -> list[str]:
     (of the pods its selectors aim at: the pods of each step's namespace matching its
     label_selector; of every node for node actions). One line per step for --dry-run. Without
     a limit to enforce, a cluster that cannot be read is a line, not a refusal."""
+    return _kubernetes_radius(resolved)[0]
+
+
+def _kubernetes_radius(resolved: ResolvedPlan
+                       ) -> tuple[list[str], dict[tuple[int, int], int]]:
+    """`kubernetes_radius`'s lines, and the pods each counted step hits by (scenario index,
+    step index in experiment_steps)."""
     from chaos_suite.safety.k8s_radius import countable, resolved_arguments, step_hits
 
     policy = resolved.environment.safety.blast_radius
@@ -389,13 +401,14 @@ def kubernetes_radius(resolved: ResolvedPlan) -> list[str]:
     target = resolved.environment.target
     context = target.context if isinstance(target, KubernetesTarget) else None
     lines: list[str] = []
+    counted: dict[tuple[int, int], int] = {}
     api: Any = None
-    for scenario in resolved.scenarios:
+    for s_index, scenario in enumerate(resolved.scenarios):
         name = quoted(scenario.name)
         hit: dict[str, set[str]] = {"pods": set(), "nodes": set()}
         drawn = {"pods": 0, "nodes": 0}  # random draws: a count, not names
         aimed: dict[str, set[str]] = {"pods": set(), "nodes": set()}
-        for step in experiment_steps(scenario.experiment):
+        for index, step in enumerate(experiment_steps(scenario.experiment)):
             if not countable(step.provider):
                 continue
             arguments = resolved_arguments(step.provider.get("arguments"), scenario.experiment)
@@ -414,6 +427,8 @@ def kubernetes_radius(resolved: ResolvedPlan) -> list[str]:
                 lines.append(f"scenario {name}: {step.label} would hit: cannot list ({why})")
                 continue
             lines.append(f"scenario {name}: {step.label} would hit {hits.describe()}")
+            if hits.what == "pods":
+                counted[s_index, index] = hits.count
             for _ in range(step.runs):
                 if hits.random:
                     drawn[hits.what] += hits.count
@@ -421,7 +436,7 @@ def kubernetes_radius(resolved: ResolvedPlan) -> list[str]:
             aimed[hits.what].update(hits.denominator)
         if policy is not None:
             _enforce_k8s(name, policy, hit, drawn, aimed)
-    return lines
+    return lines, counted
 
 
 def _enforce_k8s(name: str, policy: Any, hit: dict[str, set[str]], drawn: dict[str, int],
