@@ -72,11 +72,52 @@ def _declared_revert(module: str, func: str, context: dict[str, Any],
     revert_func = _reverts_of(module).get(func)
     if revert_func is None:
         return None
+    exact = _exact_revert(module, func, arguments, configuration)
+    if exact is not None:  # the resource the step creates, named from its arguments
+        return {"kind": "python", "module": module, "func": exact["func"],
+                "arguments": dict(exact.get("arguments") or {})}
     revert_args: dict[str, Any] = {}
     admin = (configuration or {}).get("chaos_suite_admin_url") or arguments.get("admin_url")
     if admin:
         revert_args["admin_url"] = admin
     return {"kind": "python", "module": module, "func": revert_func, "arguments": revert_args}
+
+
+def _exact_revert(module: str, func: str, arguments: dict[str, Any],
+                  configuration: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A fault module's `revert_of(func, arguments)` (chaos_suite.faults.chaosmesh): the revert
+    of exactly what this call injects, from the step's arguments with `${name}` forms filled
+    from the configuration only (a `${secret}` form stays a template, never a secret value)."""
+    import importlib
+
+    revert_of = getattr(importlib.import_module(module), "revert_of", None)
+    if not callable(revert_of):
+        return None
+    from chaoslib import substitute
+
+    substituted = dict(substitute(arguments, dict(configuration or {}), {}) or {})
+    found = revert_of(func, substituted)
+    return dict(found) if isinstance(found, dict) else None
+
+
+def _reverts_entry(call: tuple[str, str] | None, context: dict[str, Any],
+                   revert: dict[str, Any]) -> bool:
+    """Whether a succeeded python step `call` undoes the ledger's python `revert`: the same
+    function, or (a module with `reverted_by`: chaos_suite.faults.chaosmesh) what it says of
+    the step's arguments: one resource's delete clears that resource's revert only."""
+    if call is None or revert.get("kind") != "python" or revert.get("module") != call[0]:
+        return False
+    import importlib
+
+    try:
+        reverted_by = getattr(importlib.import_module(call[0]), "reverted_by", None)
+    except ImportError:
+        reverted_by = None
+    if callable(reverted_by):
+        arguments = (context.get("provider") or {}).get("arguments")
+        return bool(reverted_by(revert, call[1], arguments if isinstance(arguments, dict)
+                                else {}))
+    return revert.get("func") == call[1]
 
 
 EXTENSION = "chaos-suite"
@@ -187,8 +228,7 @@ def _ledger_after(context: dict[str, Any], state: Any, kwargs: dict[str, Any],
         if entry.run_id != run_id:
             continue
         revert = entry.revert
-        same_python = call is not None and revert.get("kind") == "python" and (
-            revert.get("module"), revert.get("func")) == call
+        same_python = _reverts_entry(call, context, revert)
         same_rollback = index is not None and revert.get("kind") == "ctk-activity" and \
             revert.get("index") == index and entry.scenario == kwargs.get("scenario")
         if same_python or same_rollback:

@@ -13,9 +13,12 @@ silently returns the existing resource, and nothing is labelled)::
 Every resource created here carries the labels `app.kubernetes.io/managed-by: chaos-suite` and
 `chaos-suite/run-id: <$CHAOS_SUITE_RUN_ID>` and always a `spec.duration` (default 60s, at most
 1h): Chaos Mesh clears the fault by itself even if chaos_suite dies. Creating a resource that
-already exists fails (409). The revert (`REVERTS`, recorded in the ledger before the step runs)
-deletes every resource labelled with the run id; `chaos-suite recover --kube-namespace ...`
-also finds them by label when the ledger entry is lost (`sweep`).
+already exists fails (409). The revert recorded in the ledger before the step runs names exactly
+the resource the step creates (`revert_of`: `delete_chaos_resource` with its plural, namespace
+and name, read from the step's arguments), and deletes it only if it carries the run's label (a
+409 on another run's resource must not delete that one). When the step's arguments do not name
+it, the revert is `REVERTS`' sweep: every resource labelled with the run id. `chaos-suite recover
+--kube-namespace ...` also finds them by label when the ledger entry is lost (`sweep`).
 
 kubernetes and chaosk8s are imported inside functions only."""
 
@@ -27,8 +30,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-__all__ = ["KINDS", "REVERTS", "add_latency", "create_chaos_resource", "delete_chaos_resources",
-           "label_value", "set_bandwidth", "set_loss", "stress_cpu", "stress_memory", "sweep"]
+__all__ = ["KINDS", "REVERTS", "add_latency", "create_chaos_resource", "delete_chaos_resource",
+           "delete_chaos_resources", "label_value", "revert_of", "reverted_by", "set_bandwidth",
+           "set_loss", "stress_cpu", "stress_memory", "sweep"]
 
 GROUP, VERSION = "chaos-mesh.org", "v1alpha1"
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -47,6 +51,11 @@ REVERTS: Final[Mapping[str, str]] = MappingProxyType({
     f: "delete_chaos_resources" for f in ("add_latency", "set_loss", "set_bandwidth",
                                           "stress_cpu", "stress_memory",
                                           "create_chaos_resource")})
+# the kind each injecting function other than create_chaos_resource creates
+_KIND_OF: Final[Mapping[str, str]] = MappingProxyType({
+    "add_latency": "NetworkChaos", "set_loss": "NetworkChaos", "set_bandwidth": "NetworkChaos",
+    "stress_cpu": "StressChaos", "stress_memory": "StressChaos"})
+EXACT_REVERT = "delete_chaos_resource"
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
@@ -290,6 +299,65 @@ def delete_chaos_resources(run_id: str | None = None, ns: str | None = None,
     return [f"{plural}/{res_ns}/{name}"
             for plural, res_ns, name, _ in _labelled(api, selector, [ns] if ns else None)
             if _delete(api, plural, res_ns, name)]
+
+
+def delete_chaos_resource(plural: str, name: str, ns: str = "default",
+                          run_id: str | None = None, secrets: dict[str, Any] | None = None,
+                          configuration: dict[str, Any] | None = None) -> list[str]:
+    """Revert of one step: delete exactly the chaos resource `plural` `ns`/`name`, if it
+    carries chaos_suite's label with `run_id` (default $CHAOS_SUITE_RUN_ID). One of another run
+    (the step failed on a 409) or made by hand is left alone; none there is not an error.
+    Returns "plural/ns/name" of what it deleted."""
+    from kubernetes.client.exceptions import ApiException
+
+    if plural not in KINDS.values():
+        _fail(f"{plural!r} is not the plural of a Chaos Mesh kind chaos_suite knows")
+    api = _api(secrets)
+    try:
+        found: Any = api.get_namespaced_custom_object(GROUP, VERSION, ns, plural, name)
+    except ApiException as exc:
+        if exc.status == 404:  # its duration ended and it was removed, or never created
+            return []
+        raise
+    labels = dict(((found or {}).get("metadata") or {}).get("labels") or {})
+    if labels.get(MANAGED_BY) != OWNER or labels.get(RUN_LABEL) != _run_id(run_id):
+        return []
+    return [f"{plural}/{ns}/{name}"] if _delete(api, plural, ns, name) else []
+
+
+def revert_of(func: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+    """The exact revert of calling `func` with `arguments` (already substituted):
+    {"func": "delete_chaos_resource", "arguments": {"plural", "ns", "name"}} for the resource it
+    creates; None if the arguments do not name it (the sweep of `REVERTS` stays the revert)."""
+    if func not in REVERTS:
+        return None
+    ns = arguments.get("ns") or "default"
+    if func == "create_chaos_resource":
+        resource = arguments.get("resource")
+        body: dict[str, Any] = resource if isinstance(resource, dict) else {}
+        kind = str(body.get("kind", ""))
+        meta = body.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+    else:
+        kind, name = _KIND_OF[func], arguments.get("name")
+    if kind not in KINDS or not isinstance(name, str) or not name or "${" in name \
+            or not isinstance(ns, str) or "${" in ns:
+        return None
+    return {"func": EXACT_REVERT, "arguments": {"plural": KINDS[kind], "ns": ns, "name": name}}
+
+
+def reverted_by(revert: dict[str, Any], func: str, arguments: dict[str, Any]) -> bool:
+    """Whether calling this module's `func` with `arguments` (a rollback) undoes the ledger's
+    `revert` of this module: the sweep of the run clears every one (in its `ns`, if given);
+    delete_chaos_resource clears the revert naming the same resource."""
+    named = dict(revert.get("arguments") or {})
+    if func == "delete_chaos_resources":
+        return not arguments.get("ns") or revert.get("func") != EXACT_REVERT \
+            or arguments.get("ns") == named.get("ns")
+    if func == EXACT_REVERT and revert.get("func") == EXACT_REVERT:
+        return all(str(arguments.get(k, "default" if k == "ns" else "")) == str(named.get(k))
+                   for k in ("plural", "ns", "name"))
+    return False
 
 
 def sweep(live_run_ids: set[str], namespaces: list[str] | None = None,
