@@ -2,9 +2,11 @@
 real Prometheus and a real Alertmanager on 127.0.0.1, started after the managed local target
 and stopped at teardown.
 
-- Prometheus scrapes the target's ``/metrics`` every second, evaluates every second the rules
-  ``chaos-suite slo rules`` writes for the plan's Prometheus SLOs (short windows, SHORT_WINDOWS,
-  unless ``detection.windows`` names a window file) and sends its alerts to the Alertmanager;
+- Prometheus scrapes the target's ``/metrics`` every second, evaluates every second (unless
+  ``detection.scrape_interval`` / ``evaluation_interval`` say otherwise) the rules ``chaos-suite
+  slo rules`` writes for the plan's Prometheus SLOs (the windows detection/coverage.py resolves:
+  a short gameday set unless ``detection.windows`` names another) and sends its alerts to the
+  Alertmanager;
 - Alertmanager (group_wait 1 s, one notification per alert) posts to chaos_suite's own webhook
   receiver (detection/webhook.py) on a free port.
 
@@ -27,7 +29,8 @@ from typing import Any, Final
 
 import httpx
 
-from chaos_suite.detection.windows import BurnAlert, WindowSet
+from chaos_suite.detection.coverage import EMBEDDED_INTERVAL_S, WindowsChoice
+from chaos_suite.detection.windows import prom_duration
 from chaos_suite.errors import InfrastructureError, InputError, PreflightError
 from chaos_suite.files.environment import (
     AlertmanagerConfig,
@@ -39,8 +42,6 @@ from chaos_suite.files.slo_file import PrometheusSource, SLOSpec
 
 BINARIES: Final = ("prometheus", "prometheus-alertmanager")
 INSTALL_HINT: Final = "apt-get install prometheus prometheus-alertmanager"
-# one page row sized for a 1-2 minute gameday: error ratio above 14.4 × budget over 30 s and 5 s
-SHORT_WINDOWS: Final = WindowSet("gameday-short", (BurnAlert("page", 30.0, 5.0, 14.4),))
 READY_TIMEOUT_S: Final = 20.0
 
 
@@ -56,26 +57,17 @@ def check_binaries() -> None:
                              f"install: {INSTALL_HINT}")
 
 
-def window_set(env: EnvironmentModel, environment_path: Path | None) -> WindowSet:
-    config = env.detection
-    if config is None or config.windows is None:
-        return SHORT_WINDOWS
-    from chaos_suite.detection.window_file import load_window_set
-
-    path = Path(config.windows)
-    if not path.is_absolute() and environment_path is not None:
-        path = environment_path.parent / path
-    return load_window_set(path)
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _prometheus_config(scrape: str, rules: Path, alertmanager: str) -> str:
-    return ("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+def _prometheus_config(scrape: str, rules: Path, alertmanager: str, *, scrape_interval_s: float,
+                       evaluation_interval_s: float) -> str:
+    every, timeout = prom_duration(scrape_interval_s), prom_duration(min(scrape_interval_s, 1.0))
+    return (f"global:\n  scrape_interval: {every}\n  scrape_timeout: {timeout}\n"
+            f"  evaluation_interval: {prom_duration(evaluation_interval_s)}\n"
             f'rule_files:\n  - "{rules}"\n'
             "alerting:\n  alertmanagers:\n    - static_configs:\n"
             f'        - targets: ["{alertmanager}"]\n'
@@ -164,10 +156,13 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> bo
 
 
 def start_stack(specs: Sequence[SLOSpec], admin_url: str | None, folder: Path,
-                windows: WindowSet, register: Callable[[list[dict[str, Any]]], object]
-                ) -> EmbeddedStack:
-    """Start Alertmanager, then Prometheus scraping ``admin_url``'s /metrics; ``register`` gets
-    the pids as each starts. On failure what started is stopped and the error raised."""
+                windows: WindowsChoice, register: Callable[[list[dict[str, Any]]], object],
+                *, evaluation_interval_s: float = EMBEDDED_INTERVAL_S,
+                scrape_interval_s: float = EMBEDDED_INTERVAL_S) -> EmbeddedStack:
+    """Start Alertmanager, then Prometheus scraping ``admin_url``'s /metrics with the rules of
+    ``windows`` (detection/coverage.py: the same alerts the report predicts from) at the given
+    intervals; ``register`` gets the pids as each starts. On failure what started is stopped
+    and the error raised."""
     from chaos_suite.detection.rules import generate_rules
 
     prom_specs = [s for s in specs if isinstance(s.source, PrometheusSource)]
@@ -179,7 +174,8 @@ def start_stack(specs: Sequence[SLOSpec], admin_url: str | None, folder: Path,
     scrape = admin_url.split("://", 1)[-1].rstrip("/")
     folder.mkdir(parents=True, exist_ok=True)
     rules = folder / "rules.yaml"
-    rules.write_text(generate_rules(prom_specs, windows, evaluation_interval_s=1.0),
+    rules.write_text(generate_rules(prom_specs, windows,
+                                    evaluation_interval_s=evaluation_interval_s),
                      encoding="utf-8")
     stack = EmbeddedStack(folder)
     try:
@@ -197,7 +193,9 @@ def start_stack(specs: Sequence[SLOSpec], admin_url: str | None, folder: Path,
         register(stack.pids())
         prom_port = _free_port()
         (folder / "prometheus.yml").write_text(
-            _prometheus_config(scrape, rules, f"127.0.0.1:{am_port}"), encoding="utf-8")
+            _prometheus_config(scrape, rules, f"127.0.0.1:{am_port}",
+                               scrape_interval_s=scrape_interval_s,
+                               evaluation_interval_s=evaluation_interval_s), encoding="utf-8")
         stack.prometheus_url = f"http://127.0.0.1:{prom_port}"
         prom_cmd = [shutil.which(BINARIES[0]) or BINARIES[0],
                     f"--config.file={folder / 'prometheus.yml'}",

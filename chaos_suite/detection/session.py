@@ -1,5 +1,6 @@
 """Detection during one run, as the runner starts and stops it: the alert watch (Prometheus
-and Alertmanager polled), the webhook receiver and, for a quiet gameday, the silence.
+and Alertmanager polled), the webhook receiver, for a quiet gameday the silence, and at the end
+Prometheus's ``ALERTS`` over the run (detection/history.py).
 
 Nothing here stops a run: a part that fails to start is recorded as an error event and the
 run goes on without it (detection is measured, not a safety net)."""
@@ -10,7 +11,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from chaos_suite.detection import silence as am_silence
+from chaos_suite.detection.history import read_history
 from chaos_suite.detection.watch import AlertWatch
 from chaos_suite.detection.webhook import WebhookReceiver
 from chaos_suite.files.environment import EnvironmentModel
@@ -31,12 +35,14 @@ class DetectionSession:
         self.watch: AlertWatch | None = None
         self.webhook: WebhookReceiver | None = None
         self.silence: tuple[str, str, str] | None = None  # (url, id, ledger entry id)
+        self.started: float | None = None
 
     @staticmethod
     def wanted(env: EnvironmentModel) -> bool:
         return env.detection is not None or env.sources.alertmanager is not None
 
     def start(self) -> None:
+        self.started = time.time()
         prom = self.env.sources.prometheus
         am = self.env.sources.alertmanager
         config = self.env.detection
@@ -63,10 +69,25 @@ class DetectionSession:
             if self.watch.failures:
                 self.record(ErrorEvent(reason=f"detection: {self.watch.failures} alert polls "
                                        f"failed (last: {self.watch.last_failure})"))
+        self._read_history()
         if self.webhook is not None:
             self.webhook.stop()
         if self.silence is not None:
             self._remove_silence()
+
+    def _read_history(self) -> None:
+        """Prometheus's ALERTS over the run (detection/history.py), recorded once."""
+        prom = self.env.sources.prometheus
+        if prom is None or self.started is None:
+            return
+        now = time.time()
+        try:
+            history = read_history(prom.url, self.started, now)
+        except (httpx.HTTPError, ValueError) as exc:
+            self.record(ErrorEvent(reason=f"detection: ALERTS over the run not read: {exc}"))
+            return
+        for event in history:
+            self.record(event.model_copy(update={"t": now}))
 
     def _create_silence(self, url: str, matchers: dict[str, str]) -> None:
         from chaos_suite.safety import ledger

@@ -5,7 +5,9 @@ timeline and its verdict against the plan's alert expectation.
 All times are measured from fault onset (the scenario's first ``fault_injected``):
 
 - time to detect: the expected alert's first firing (Prometheus's fired_at, activeAt + ``for``;
-  the poll's time when absent) − onset; ``pending`` (activeAt) is kept beside it;
+  the poll's time when absent; the first firing step of Prometheus's ``ALERTS`` series, read
+  after the run, when the poll never saw it fire) − onset; ``pending`` (activeAt) is kept
+  beside it, and the ``ALERTS`` firing time too, as a cross-check;
 - time to page: the first webhook notification of that alert received − onset;
 - time to recover: fault cleared + the SLI's recovery − onset; ``resolved`` is kept beside it.
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 from chaos_suite.record.models import (
     AlertExpectation,
+    AlertHistory,
     AlertNotified,
     AlertState,
     Event,
@@ -36,6 +39,7 @@ class FiredAlert:
     name: str
     labels: Mapping[str, str]
     firing: float  # Prometheus's firing time (or when the poll saw it)
+    seen_by: str = "rules API"  # or "ALERTS": only the series read after the run had it
 
     @property
     def title(self) -> str:
@@ -63,6 +67,10 @@ class Detection:
     time_to_recover: float | None
     verdict: str | None  # None: the plan expects nothing of detection for this SLO
     reason: str
+    # Prometheus's ALERTS series read after the run: the first firing step of the expected
+    # alert (a cross-check of ``firing``; its source when the poll missed it)
+    firing_in_alerts: float | None = None
+    seen_by: str | None = None  # "rules API" or "ALERTS": where ``firing`` came from
 
     @property
     def failed(self) -> bool:
@@ -75,9 +83,15 @@ def matches(expected: AlertExpectation, name: str, labels: Mapping[str, str]) ->
 
 
 def fired_alerts(events: Iterable[Event], start: float, end: float) -> list[FiredAlert]:
-    """Prometheus alerts first seen firing within [start, end], one per series, in order."""
+    """Prometheus alerts first seen firing within [start, end], one per series, in order: as
+    the poll saw them (Prometheus's own fired_at), and from the ALERTS series read after the
+    run for those the poll missed."""
     seen: dict[tuple[str, tuple[tuple[str, str], ...]], FiredAlert] = {}
+    history: list[AlertHistory] = []
     for event in events:
+        if isinstance(event, AlertHistory):
+            history.append(event)
+            continue
         if not (isinstance(event, AlertState) and event.source == "prometheus"
                 and event.state == "firing" and start <= event.t <= end):
             continue
@@ -85,7 +99,26 @@ def fired_alerts(events: Iterable[Event], start: float, end: float) -> list[Fire
         if key not in seen:
             firing = event.fired_at if event.fired_at is not None else event.t
             seen[key] = FiredAlert(event.name, dict(event.labels), firing)
+    for event in history:
+        key = (event.name, tuple(sorted(event.labels.items())))
+        first = history_start(event, "firing", start, end)
+        if key not in seen and first is not None:
+            seen[key] = FiredAlert(event.name, dict(event.labels), first, "ALERTS")
     return sorted(seen.values(), key=lambda a: a.firing)
+
+
+def history_start(event: AlertHistory, state: str, start: float, end: float) -> float | None:
+    """The first span of ``event`` in ``state`` that begins within [start, end]."""
+    if event.state != state:
+        return None
+    return next((a for a, _ in event.spans if start <= a <= end), None)
+
+
+def _history_first(events: Sequence[Event], expected: AlertExpectation, state: str,
+                   start: float, end: float) -> float | None:
+    found = [t for e in events if isinstance(e, AlertHistory) and matches(expected, e.name, e.labels)
+             and (t := history_start(e, state, start, end)) is not None]
+    return min(found, default=None)
 
 
 def scenario_onset(events: Sequence[Event], scenario: str, start: float, end: float
@@ -124,7 +157,10 @@ def detection_for(events: Sequence[Event], *, slo: str, expected: AlertExpectati
     pending = next((e.active_at or e.t for e in events if isinstance(e, AlertState)
                     and e.source == "prometheus" and e.state in ("pending", "firing")
                     and start <= e.t <= end and matches(expected, e.name, e.labels)), None)
-    firing = next((a.firing for a in fired if matches(expected, a.name, a.labels)), None)
+    if pending is None:
+        pending = _history_first(events, expected, "pending", start, end)
+    first = next((a for a in fired if matches(expected, a.name, a.labels)), None)
+    firing = first.firing if first is not None else None
     notified = next((e.t for e in events if isinstance(e, AlertNotified)
                      and e.status == "firing" and start <= e.t <= end
                      and matches(expected, e.name, e.labels)), None)
@@ -133,7 +169,9 @@ def detection_for(events: Sequence[Event], *, slo: str, expected: AlertExpectati
                      and firing is not None and e.t >= firing and e.t <= end
                      and matches(expected, e.name, e.labels)), None)
     timed = _with(base, pending=pending, firing=firing, notified=notified, resolved=resolved,
-                  time_to_detect=_since(firing, onset), time_to_page=_since(notified, onset))
+                  time_to_detect=_since(firing, onset), time_to_page=_since(notified, onset),
+                  firing_in_alerts=_history_first(events, expected, "firing", start, end),
+                  seen_by=first.seen_by if first is not None else None)
     label = expected.name + "".join(f" {k}={v}" for k, v in sorted(expected.labels.items()))
     if onset is None:
         return _with(timed, verdict=None, reason="no fault was injected: nothing to detect")
@@ -183,7 +221,7 @@ def scenario_detection(events: Sequence[Event], scenario: str, start: float, end
     detection; and the scenario's noise. Nothing when the run recorded no alert events and the
     plan expects nothing of detection."""
     wanted = {slo: e for slo, e in expectations.items() if e[0] is not None or e[1]}
-    watched = any(isinstance(e, (AlertState, AlertNotified)) for e in events)
+    watched = any(isinstance(e, (AlertState, AlertHistory, AlertNotified)) for e in events)
     if not wanted and not watched:
         return (), ()
     onset, cleared = scenario_onset(events, scenario, start, end)

@@ -62,6 +62,9 @@ class Sources(StrictModel):
     alertmanager: AlertmanagerConfig | None = None
 
 
+Interval = Annotated[Duration, Field(gt=0)]
+
+
 class Detection(StrictModel):
     """Measured detection (detection/watch.py): the run polls Prometheus's alerts (and
     Alertmanager's) every second and, with ``webhook_port``, receives Alertmanager's webhook
@@ -76,8 +79,15 @@ class Detection(StrictModel):
         "the run starts its own Prometheus (1 s scrape of the managed local target, rules "
         "from the plan's SLOs) and Alertmanager on 127.0.0.1 (detection/embedded.py)"))
     windows: str | None = Field(default=None, description=(
-        "embedded: a window file (relative to the environment file) for the rules; default "
-        "one page row over 30s/5s at 14.4"))
+        "the burn-rate alerts of the SLOs: google, sloth, pyrra or a window file (relative to "
+        "the environment file); the embedded stack writes its rules with them and the report "
+        "predicts coverage from them. Default: embedded, one page row over 30s/5s at 14.4; "
+        "otherwise the set of the tool that owns each SLO file"))
+    evaluation_interval: Interval | None = Field(default=None, description=(
+        "your Prometheus's rule evaluation interval (default: 1s embedded, else Prometheus's "
+        "default 1m)"))
+    scrape_interval: Interval | None = Field(default=None, description=(
+        "the scrape interval of the SLI's metrics (default: 1s embedded, else 1m)"))
 
 
 class BudgetPolicy(StrictModel):

@@ -312,6 +312,9 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
         environment, env_path = resolve_environment(env_override, None, "--env", "")
     else:
         environment, env_path = resolve_environment(plan.environment, base, file, "environment")
+    from chaos_suite.detection.coverage import windows_choice
+
+    windows_choice(environment, env_path)  # a bad detection.windows fails here, before any start
     locustfile = _rel(base, plan.load.locustfile)
     if not is_file(locustfile):
         raise ValidationError(file, "load.locustfile",

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from chaos_suite.detection.coverage import alerting_record
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.files.plan import AbortRule, GamedayModel, Shape
 from chaos_suite.files.plan import AlertExpectation as PlanAlert
@@ -123,7 +124,8 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
                       objective=spec.slo.objective, window_seconds=spec.slo.window_seconds,
                       source=spec.source.type,
                       sli=SLIRecord(kind=spec.slo.sli.kind.value,
-                                    threshold_ms=spec.slo.sli.threshold_ms))
+                                    threshold_ms=spec.slo.sli.threshold_ms),
+                      alerting=alerting_record(spec, env, resolved.environment_path))
             for spec in resolved.used_slos),
         baseline_seconds=plan.baseline,
         cooldown_seconds=plan.cooldown,

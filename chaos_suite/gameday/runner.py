@@ -315,15 +315,18 @@ class _Run:
         """detection.embedded: Prometheus and Alertmanager for this run; the run then reads
         from them as from configured sources."""
         from chaos_suite.detection import embedded
+        from chaos_suite.detection.coverage import intervals, windows_choice
         from chaos_suite.gameday.prom_sampler import preflight, prometheus_slos
 
         env = self.resolved.environment
         if not embedded.wanted(env):
             return
+        every, scrape = intervals(env)
         self.embedded = embedded.start_stack(
             self.resolved.used_slos, target.admin_url, self.run_dir / "detection",
-            embedded.window_set(env, self.resolved.environment_path),
-            lambda pids: self.registration.update(embedded_pids=pids))
+            windows_choice(env, self.resolved.environment_path),
+            lambda pids: self.registration.update(embedded_pids=pids),
+            evaluation_interval_s=every, scrape_interval_s=scrape)
         self.resolved = dataclasses.replace(self.resolved,
                                             environment=embedded.pointed_at(env, self.embedded))
         preflight(prometheus_slos(self.resolved.used_slos),

@@ -86,6 +86,32 @@ class SLIRecord(RecordModel):
         return self
 
 
+class BurnAlertRecord(RecordModel):
+    """One multi-window burn-rate alert: the error ratio over ``long_seconds`` AND over
+    ``short_seconds`` above ``factor`` × budget, held ``for_seconds``."""
+
+    severity: Literal["page", "ticket"]
+    long_seconds: float = Field(gt=0)
+    short_seconds: float = Field(gt=0)
+    factor: float = Field(gt=0)
+    for_seconds: Seconds = 0.0
+
+
+class AlertingRecord(RecordModel):
+    """The alerts an SLO is alerted on, as the run resolved them (detection/coverage.py): the
+    window set, its rows, and the Prometheus intervals they are evaluated at. ``chosen_by``:
+    ``embedded`` (the run's own Prometheus), ``environment`` (``detection.windows`` and the
+    intervals stated there) or ``slo-file`` (the set of the tool that owns the SLO file, at
+    Prometheus's default intervals). ``note`` says why ``alerts`` is empty or shortened."""
+
+    window_set: str = Field(min_length=1)
+    alerts: tuple[BurnAlertRecord, ...] = ()
+    evaluation_interval_seconds: float = Field(gt=0)
+    scrape_interval_seconds: float = Field(gt=0)
+    chosen_by: Literal["embedded", "environment", "slo-file"]
+    note: str | None = None
+
+
 class SLORecord(RecordModel):
     name: str = Field(min_length=1)
     description: str = ""
@@ -93,6 +119,8 @@ class SLORecord(RecordModel):
     window_seconds: float = Field(gt=0)
     source: SourceName = "load"
     sli: SLIRecord
+    # detection: the burn-rate alerts this SLO gets (None: a record from before they were kept)
+    alerting: AlertingRecord | None = None
 
     def to_slo(self) -> SLO:
         return SLO(name=self.name, objective=self.objective, window_seconds=self.window_seconds,
@@ -648,6 +676,20 @@ class AlertState(EventBase):
     fired_at: float | None = None
 
 
+class AlertHistory(EventBase):
+    """One alert series as Prometheus's own ``ALERTS`` samples tell it, read once after the run
+    (``query_range`` at ``step_seconds``): the spans [from, to] it was ``state``. Fills what the
+    once-a-second poll of the rules API may miss (a failed poll, an alert that came and went
+    between two polls) and cross-checks what it saw."""
+
+    type: Literal["alert_history"] = "alert_history"
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    state: Literal["pending", "firing"]
+    spans: tuple[tuple[float, float], ...]
+    step_seconds: float = Field(gt=0)
+
+
 class AlertNotified(EventBase):
     """Alertmanager's webhook reached chaos_suite's receiver (``t``: when it arrived)."""
 
@@ -675,7 +717,8 @@ Event = Annotated[
     | LoadStalled | WorkerLost | FaultInterference | AbortEvent | ErrorEvent | LoadStopped | SourceStopped
     | LedgerReplayed | TargetStopped | RunEnded | ActivityStarted | ActivityEnded
     | MethodStarted | MethodEnded | RollbacksStarted | RollbacksEnded | FaultInjected
-    | FaultCleared | NoteEvent | NotifyFailed | AlertState | AlertNotified | SilenceEvent,
+    | FaultCleared | NoteEvent | NotifyFailed | AlertState | AlertHistory | AlertNotified
+    | SilenceEvent,
     Field(discriminator="type"),
 ]
 

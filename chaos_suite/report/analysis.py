@@ -30,6 +30,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from chaos_suite.detection.coverage import coverage_of
+from chaos_suite.detection.predict import Coverage
 from chaos_suite.detection.timeline import Detection, FiredAlert, scenario_detection
 from chaos_suite.load.buckets import path_may_match
 from chaos_suite.record import Sample as RecordSample
@@ -92,6 +94,9 @@ class SLOResult:
     detection: Detection | None = None
     # latency SLOs: the fault window's per-second latency tested against the baseline's
     latency_test: LatencyTest | None = None
+    # predicted coverage (detection/predict.py): would the SLO's alerts fire if the fault's
+    # burn, pooled over the fault window, lasted
+    coverage: Coverage | None = None
 
 
 @dataclass(frozen=True)
@@ -404,6 +409,13 @@ def _slo_result(
     )
 
 
+def _coverage(plan: Plan, result: SLOResult) -> Coverage | None:
+    """The prediction at the fault window's pooled burn rate, over the baseline's."""
+    burn = pooled_burn_rate(result.fault.good, result.fault.total, result.slo.objective)
+    return coverage_of(result.slo, plan.alerting(result.slo.name), burn,
+                       result.baseline_burn_rate)
+
+
 def _per_second_latency(samples: Sequence[RecordSample], source: str, window: Window | None
                         ) -> list[float]:
     """One latency per sample second of the window (p50, else mean); seconds without a
@@ -554,7 +566,8 @@ def analyze_run(record: RecordView) -> RunAnalysis:
             {n: (e.alert, e.no_alert) for n, e in scenario.expectations.items()},
             {r.slo.name: r.recovery_seconds for r in results})
         by_slo = {d.slo: d for d in detection}
-        results = tuple(replace(r, detection=by_slo.get(r.slo.name)) for r in results)
+        results = tuple(replace(r, detection=by_slo.get(r.slo.name),
+                                coverage=_coverage(plan, r)) for r in results)
         scenarios.append(
             ScenarioResult(
                 scenario.name,

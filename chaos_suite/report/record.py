@@ -18,6 +18,7 @@ from chaos_suite.record import (
     SLICounts,
 )
 from chaos_suite.record import load_run as load_record
+from chaos_suite.record.models import AlertingRecord
 from chaos_suite.report.series import Counts, Sample
 from chaos_suite.slo import SLO
 
@@ -50,6 +51,10 @@ class Plan:
     @property
     def scenarios(self) -> tuple[ScenarioPlan, ...]:
         return self.record.scenarios
+
+    def alerting(self, slo: str) -> AlertingRecord | None:
+        """The burn-rate alerts the run resolved for ``slo`` (None: an older record)."""
+        return next((s.alerting for s in self.record.slos if s.name == slo), None)
 
     @property
     def baseline_seconds(self) -> float:

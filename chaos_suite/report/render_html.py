@@ -16,6 +16,7 @@ from typing import Any
 
 from chaos_suite.report.analysis import RunAnalysis, ScenarioResult
 from chaos_suite.report.chart import Bar, Marker, expectation_bars_svg, timeline_chart_svg
+from chaos_suite.report.formatting import iso
 from chaos_suite.report.render_markdown import (
     WEIGHTING_NOTE,
     fault_text,
@@ -28,7 +29,7 @@ from chaos_suite.report.render_markdown import (
     weighting_text,
 )
 from chaos_suite.report.series import Sample
-from chaos_suite.report.summary import gameday_verdict
+from chaos_suite.report.summary import coverage_text, gameday_verdict, measured_beside, seconds_text
 
 # timeline kinds that frame the run rather than mark something on a scenario's chart
 _NOT_MARKERS = frozenset({"activity_started", "activity_ended", "phase_started", "phase_ended",
@@ -116,10 +117,21 @@ def _scenario(analysis: RunAnalysis, s: ScenarioResult, samples: Sequence[Sample
                      "offset": offset.get(mk.t, "")} for i, mk in enumerate(markers, 1)],
         "bars": _bars(s),
         "notes": notes,
+        "detection": [{"slo": d.slo, "verdict": d.verdict or "–",
+                       "detect": _secs(d.time_to_detect), "page": _secs(d.time_to_page),
+                       "recover": _secs(d.time_to_recover), "reason": d.reason}
+                      for d in s.detection],
+        "noise": [f"{a.title} fired at {iso(a.firing)}, expected by no one" for a in s.noise],
+        "coverage": [{"slo": r.slo.name, "text": coverage_text(r.coverage) + measured_beside(r)}
+                     for r in s.slos if r.coverage is not None],
         "counts": [{"slo": r.slo.name, "baseline": r.baseline, "fault": r.fault,
                     "measurement": r.measurement, "seconds": r.measurement_data_seconds,
                     "test": r.latency_test} for r in s.slos],
     }
+
+
+def _secs(value: float | None) -> str:
+    return "–" if value is None else seconds_text(value)
 
 
 def _context(analysis: RunAnalysis, samples: Sequence[Sample] = ()) -> dict[str, Any]:

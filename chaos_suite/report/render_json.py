@@ -11,6 +11,8 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+from chaos_suite.detection.predict import Coverage
+from chaos_suite.detection.windows import SEVERITIES
 from chaos_suite.report.analysis import (
     LatencyTest,
     RunAnalysis,
@@ -21,7 +23,7 @@ from chaos_suite.report.analysis import (
 from chaos_suite.report.formatting import iso
 from chaos_suite.report.record import ScenarioPlan
 from chaos_suite.report.series import Counts
-from chaos_suite.report.summary import detection_of, gameday_verdict
+from chaos_suite.report.summary import coverage_text, detection_of, gameday_verdict
 from chaos_suite.slo import SLO
 
 SCHEMA = "chaos-suite/report/v1"
@@ -163,6 +165,33 @@ def _slo_result(result: SLOResult) -> dict[str, Any]:
         },
         "verdict": result.verdict.value,
         "reason": result.reason,
+        "predicted_coverage": _coverage(result.coverage),
+    }
+
+
+def _coverage(coverage: Coverage | None) -> dict[str, Any] | None:
+    """Predicted coverage (detection/predict.py) at the fault window's burn rate."""
+    if coverage is None:
+        return None
+    first = {severity: coverage.first(severity) for severity in SEVERITIES}
+    return {
+        "window_set": coverage.window_set,
+        "burn_rate": coverage.burn_rate,
+        "baseline_burn_rate": coverage.baseline_burn_rate,
+        "evaluation_interval_seconds": coverage.evaluation_interval_s,
+        "scrape_interval_seconds": coverage.scrape_interval_s,
+        "resolution_seconds": coverage.resolution_s,
+        **{f"{severity}_after_seconds": p.after_s if p else None
+           for severity, p in first.items()},
+        "alerts": [{
+            "alert": p.alert.key, "severity": p.alert.severity,
+            "long_seconds": p.alert.long_s, "short_seconds": p.alert.short_s,
+            "factor": p.alert.factor, "for_seconds": p.alert.for_s,
+            "fires": p.fires, "after_seconds": p.after_s,
+            "pending_after_seconds": p.pending_after_s, "before_onset": p.before_onset,
+            "budget_consumed": p.budget_consumed, "reason": p.reason,
+        } for p in coverage.alerts],
+        "text": coverage_text(coverage),
     }
 
 
@@ -208,13 +237,15 @@ def _detection(scenario: ScenarioResult) -> dict[str, Any] | None:
                 "no_alert": d.no_alert},
             "onset": iso(d.onset), "pending": iso(d.pending), "firing": iso(d.firing),
             "notified": iso(d.notified), "resolved": iso(d.resolved),
+            "firing_in_alerts_series": iso(d.firing_in_alerts), "firing_seen_by": d.seen_by,
             "cleared": iso(d.cleared), "recovered": iso(d.recovered),
             "time_to_detect_seconds": d.time_to_detect,
             "time_to_page_seconds": d.time_to_page,
             "time_to_recover_seconds": d.time_to_recover,
             "verdict": d.verdict, "reason": d.reason,
         } for d in scenario.detection],
-        "noise": [{"alert": a.name, "labels": dict(a.labels), "firing": iso(a.firing)}
+        "noise": [{"alert": a.name, "labels": dict(a.labels), "firing": iso(a.firing),
+                   "seen_by": a.seen_by}
                   for a in scenario.noise],
     }
 

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from chaos_suite.detection.timeline import Detection
 from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
 from chaos_suite.report.formatting import percent, rate
+from chaos_suite.report.summary import coverage_text
 from chaos_suite.report.verdict import Verdict
 
 HYPOTHESIS_CASE = "steady-state hypothesis"
@@ -31,6 +32,8 @@ def _details(result: SLOResult) -> str:
         ),
         f"peak burn rate: {rate(result.peak_burn_rate)}",
     ]
+    if result.coverage is not None:  # a prediction, never a failure by itself
+        lines.append(f"predicted coverage: {coverage_text(result.coverage)}")
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,12 @@ from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
 from chaos_suite.report.formatting import iso, percent, rate
 from chaos_suite.report.record import Expectation, ScenarioPlan
 from chaos_suite.report.render_json import action_item_rows
-from chaos_suite.report.summary import detection_of, gameday_verdict
+from chaos_suite.report.summary import (
+    coverage_text,
+    detection_of,
+    gameday_verdict,
+    measured_beside,
+)
 from chaos_suite.report.verdict import Verdict
 from chaos_suite.slo import format_duration
 
@@ -229,6 +234,7 @@ def _scenario(scenario: ScenarioResult, plan: ScenarioPlan | None = None) -> lis
                      f"{weighting_text(result)}{latency_test_text(result)}")
     lines += [f"- **Warning:** {warning}." for warning in scenario.warnings]
     lines += _detection(scenario)
+    lines += _coverage(scenario)
     lines.append("")
     return lines
 
@@ -249,6 +255,15 @@ def _detection(scenario: ScenarioResult) -> list[str]:
     lines += [f"- **Noise:** {_cell(a.title)} fired at {iso(a.firing)}, expected by no one."
               for a in scenario.noise]
     return lines
+
+
+def _coverage(scenario: ScenarioResult) -> list[str]:
+    """Predicted coverage per SLO: would its alerts fire if the fault lasted (and, beside it,
+    what was measured when detection was)."""
+    lines = [f"- **{result.slo.name}** predicted coverage: {_cell(coverage_text(result.coverage))}"
+             f"{measured_beside(result)}"
+             for result in scenario.slos if result.coverage is not None]
+    return ["", *lines] if lines else []
 
 
 def _action_items(analysis: RunAnalysis) -> list[str]:

@@ -1,12 +1,16 @@
 """The summary every report opens with: the gameday's verdict in one line, and the grid of
-scenario × SLO cells (expected, observed with its interval, verdict). Data only: report.json,
-report.md and report.html each format it their way."""
+scenario × SLO cells (expected, observed with its interval, verdict), and the one-line
+texts the renderers share (predicted coverage). report.json, report.md and report.html each
+format the data their way."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chaos_suite.detection.predict import Coverage
+from chaos_suite.detection.windows import SEVERITIES, prom_duration
 from chaos_suite.report.analysis import RunAnalysis, ScenarioResult, SLOResult
+from chaos_suite.report.formatting import percent, rate
 from chaos_suite.report.verdict import Verdict
 
 # docs/architecture.md §5, in the reader's words
@@ -71,11 +75,45 @@ def gameday_verdict(analysis: RunAnalysis) -> GamedayVerdict:
 
 
 def detection_of(result: SLOResult) -> str | None:
-    """The detection verdict of a cell when the analysis has one (detection is added to the
-    results separately; records and analyses without it show none)."""
-    detection = getattr(result, "detection", None)
-    if detection is None:
-        return None
-    verdict = getattr(detection, "verdict", detection)
-    value = getattr(verdict, "value", verdict)
-    return str(value) if value is not None else None
+    """The measured detection verdict of a cell, when the plan expects something of it."""
+    return result.detection.verdict if result.detection is not None else None
+
+
+def seconds_text(seconds: float) -> str:
+    """6.0 s under two minutes, Prometheus's notation (17m20s) above."""
+    return f"{seconds:.1f} s" if seconds < 120 else prom_duration(round(seconds))
+
+
+def coverage_text(coverage: Coverage) -> str:
+    """Predicted coverage in one line: for page and ticket, the first alert that would fire
+    if the fault lasted, after how long and at what budget; or why none would."""
+    parts: list[str] = []
+    for severity in SEVERITIES:
+        rows = [p for p in coverage.alerts if p.alert.severity == severity]
+        if not rows:
+            continue
+        first = coverage.first(severity)
+        if first is None:
+            lowest = min(rows, key=lambda p: p.alert.factor)
+            parts.append(f"no {severity} alert would fire ({lowest.reason})")
+        elif first.before_onset:
+            parts.append(f"{severity} {first.alert.key} fires before the fault (baseline burn "
+                         f"{rate(coverage.baseline_burn_rate)})")
+        else:
+            assert first.after_s is not None
+            parts.append(f"{severity} {first.alert.key} would fire {seconds_text(first.after_s)} "
+                         f"after onset, {percent(first.budget_consumed)} of budget spent by then")
+    return (f"at burn rate {rate(coverage.burn_rate)} if the fault lasted: " + "; ".join(parts)
+            + f" ({coverage.window_set} windows, evaluated every "
+            f"{prom_duration(coverage.evaluation_interval_s)}, scraped every "
+            f"{prom_duration(coverage.scrape_interval_s)}: ± {seconds_text(coverage.resolution_s)})")
+
+
+def measured_beside(result: SLOResult) -> str:
+    """What detection measured, to read beside the prediction ('' when nothing was)."""
+    detection = result.detection
+    if detection is None or detection.time_to_detect is None:
+        return ""
+    paged = (f", paged after {seconds_text(detection.time_to_page)}"
+             if detection.time_to_page is not None else "")
+    return f"; measured: fired {seconds_text(detection.time_to_detect)} after onset{paged}"

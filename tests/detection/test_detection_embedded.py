@@ -66,6 +66,15 @@ def test_embedded_stack_detects_pages_and_leaves_nothing(isolated_state: Path,
     detected = by_name["errors-5pct"]["detection"]["slos"][0]
     assert detected["verdict"] == "detected", detected
     assert 0 < detected["time_to_detect_seconds"] <= detected["time_to_page_seconds"] <= 20
+    # the report's prediction, from the observed burn rate and the same windows and intervals,
+    # agrees with the measured time to detect within the prediction's stated resolution
+    predicted = by_name["errors-5pct"]["slos"][0]["predicted_coverage"]
+    assert predicted["window_set"] == "gameday-short"
+    assert predicted["evaluation_interval_seconds"] == predicted["scrape_interval_seconds"] == 1
+    print("predicted", predicted["page_after_seconds"], "measured",
+          detected["time_to_detect_seconds"], predicted["text"])
+    assert abs(predicted["page_after_seconds"] - detected["time_to_detect_seconds"]) \
+        <= predicted["resolution_seconds"], (predicted, detected)
     quiet = by_name["kill-replica"]["detection"]["slos"][0]
     assert quiet["verdict"] == "quiet-as-expected", quiet
     assert quiet["time_to_detect_seconds"] is None

@@ -11,6 +11,7 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,11 @@ def stack(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
 def _write_plan(stack: dict[str, Any], *, fault_s: float, silence: bool = False) -> Path:
     folder: Path = stack["folder"]
     (folder / "environments").mkdir(exist_ok=True)
-    detection: dict[str, Any] = {"webhook_port": stack["webhook_port"]}
+    # the windows and intervals the rules of server-availability were written with, so the
+    # report's predicted coverage is for the alert Prometheus evaluates
+    detection: dict[str, Any] = {"webhook_port": stack["webhook_port"],
+                                 "windows": str(folder / "server-availability-windows.yaml"),
+                                 "evaluation_interval": "1s", "scrape_interval": "1s"}
     if silence:
         detection["silence"] = {"sloth_service": "checkout"}
     (folder / "environments" / "standing.yaml").write_text(yaml.safe_dump({
@@ -140,7 +145,18 @@ def test_measured_detection_agrees_with_prometheus_and_the_webhook(
     assert abs(fired["time_to_page_seconds"] - (truth_page - onset)) <= EVAL_S
     assert fired["time_to_page_seconds"] >= fired["time_to_detect_seconds"] - EVAL_S
     assert fired["time_to_recover_seconds"] is None or fired["time_to_recover_seconds"] > 0
-    assert {"alert_state", "alert_notified"} <= {e["type"] for e in record}
+    assert {"alert_state", "alert_notified", "alert_history"} <= {e["type"] for e in record}
+    # the ALERTS series read after the run agrees with the poll within one evaluation
+    assert fired["firing_seen_by"] == "rules API"
+    from_series = datetime.fromisoformat(fired["firing_in_alerts_series"]).timestamp()
+    assert abs(from_series - truth_firing) <= EVAL_S
+    # predicted coverage at the observed burn rate, for the rules' own windows and intervals,
+    # is within its stated resolution of the measured time to detect
+    predicted = report["scenarios"][0]["slos"][0]["predicted_coverage"]
+    assert report["scenarios"][0]["slos"][0]["slo"] == "server-availability"
+    print(f"predicted page after {predicted['page_after_seconds']} s: {predicted['text']}")
+    assert abs(predicted["page_after_seconds"] - fired["time_to_detect_seconds"]) \
+        <= predicted["resolution_seconds"], (predicted, fired)
 
     gap = detection["server-impossible"]
     assert gap["verdict"] == "gap" and gap["time_to_detect_seconds"] is None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from chaos_suite.detection.history import history_events, step_for
 from chaos_suite.detection.timeline import Detection, detection_for, scenario_detection
 from chaos_suite.detection.watch import alertmanager_alerts, parse_time, prometheus_alerts
 from chaos_suite.detection.webhook import notifications
@@ -14,6 +15,7 @@ from chaos_suite.errors import ValidationError
 from chaos_suite.files.plan import parse_gameday
 from chaos_suite.record.models import (
     AlertExpectation,
+    AlertHistory,
     AlertNotified,
     AlertState,
     ErrorsFault,
@@ -93,6 +95,45 @@ def test_scenario_noise_lists_alerts_nobody_expected() -> None:
     assert [d.verdict for d in detections] == ["detected"]
     assert [dict(a.labels) for a in noise] == [other]
     assert scenario_detection(_run(), "s", T0 - 5, T0 + 60, {"x": (None, False)}, {}) == ((), ())
+
+
+def _history(state: str, *spans: tuple[float, float], labels: dict[str, str] = PAGE
+             ) -> AlertHistory:
+    return AlertHistory(t=T0 + 70, name="ErrorBudgetBurn", labels=labels, state=state,
+                        spans=spans, step_seconds=1.0)
+
+
+def test_the_alerts_series_fills_what_the_poll_missed_and_cross_checks_what_it_saw() -> None:
+    expected = AlertExpectation(name="ErrorBudgetBurn", labels={"sloth_slo": "avail"})
+    # the poll never saw it (a failed poll, or it came and went between two): ALERTS did
+    missed = _detect(_run(_history("pending", (T0 + 5, T0 + 7)),
+                          _history("firing", (T0 + 8, T0 + 9))), expected)
+    assert missed.verdict == "detected" and missed.seen_by == "ALERTS"
+    assert (missed.pending, missed.firing, missed.time_to_detect) == (T0 + 5, T0 + 8, 8.0)
+    # both saw it: the poll's time (Prometheus's own fired_at) stands, ALERTS is kept beside
+    both = _detect(_run(_firing(T0 + 8.4, T0 + 8.0), _history("firing", (T0 + 9, T0 + 20))),
+                   expected)
+    assert (both.firing, both.firing_in_alerts, both.seen_by) == (T0 + 8.0, T0 + 9, "rules API")
+    # a span that began before the scenario's window is not this scenario's detection
+    before = _detect(_run(_history("firing", (T0 - 30, T0 + 20))), expected)
+    assert before.verdict == "gap"
+    # an alert only ALERTS saw, that nobody expected, is noise
+    other = {"sloth_slo": "latency"}
+    _, noise = scenario_detection(_run(_history("firing", (T0 + 4, T0 + 6), labels=other)), "s",
+                                  T0 - 5, T0 + 60, {"avail": (expected, False)}, {})
+    assert [(dict(a.labels), a.seen_by) for a in noise] == [(other, "ALERTS")]
+
+
+def test_alerts_series_parsing_merges_steps_into_spans() -> None:
+    body = {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "ALERTS", "alertname": "ErrorBudgetBurn", "alertstate": "firing",
+                    **PAGE}, "values": [[10, "1"], [11, "1"], [12, "1"], [30, "1"], [31, "1"]]},
+        {"metric": {"alertname": "Other", "alertstate": "inactive"}, "values": [[10, "1"]]}]}}
+    [event] = history_events(body, 1.0)
+    assert (event.name, event.state, event.spans) == ("ErrorBudgetBurn", "firing",
+                                                      ((10, 12), (30, 31)))
+    assert event.labels == PAGE
+    assert step_for(0, 3600) == 1 and step_for(0, 30 * 86_400) == 236
 
 
 def test_parsing_prometheus_alertmanager_and_the_webhook() -> None:

@@ -94,6 +94,8 @@ def strategy(tp: Any, metadata: list[Any] | None = None) -> st.SearchStrategy[An
     if tp is str:
         return st.text(st.characters(exclude_categories=("Cs",)), min_size=b.get("min_length", 0),
                        max_size=12)
+    if origin is tuple and Ellipsis not in args:  # a fixed-length tuple, e.g. a span
+        return st.tuples(*(strategy(arg) for arg in args))
     if origin is tuple:
         return st.lists(strategy(args[0]), min_size=b.get("min_length", 0), max_size=3).map(tuple)
     if origin is list:
