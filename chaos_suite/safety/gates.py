@@ -289,7 +289,7 @@ def _blast(scenario: str, steps: list[Step], replicas: int | None = None
 
 def check_blast_radius(resolved: ResolvedPlan) -> list[str]:
     """Refuse steps in protected namespaces and raw Chaos Mesh / CRD creations (always), then the
-    policy's limits. Returns what each chaosk8s pod/node action would hit (for --dry-run)."""
+    policy's limits. Returns what each counted Kubernetes action would hit (for --dry-run)."""
     check_kubernetes_steps(resolved)
     policy = resolved.environment.safety.blast_radius
     lines, counted = _kubernetes_radius(resolved)
@@ -381,11 +381,13 @@ def check_kubernetes_steps(resolved: ResolvedPlan) -> None:
 
 
 def kubernetes_radius(resolved: ResolvedPlan) -> list[str]:
-    """Count, through the API (list requests only), the pods and nodes every chaosk8s pod/node
-    action would hit; enforce blast_radius.max_pods (pods hit by a scenario) and max_fraction
-    (of the pods its selectors aim at: the pods of each step's namespace matching its
-    label_selector; of every node for node actions). One line per step for --dry-run. Without
-    a limit to enforce, a cluster that cannot be read is a line, not a refusal."""
+    """Count, through the API (list/read requests only), the pods and nodes every Kubernetes
+    action k8s_radius knows would hit (chaosk8s pod, node and workload actions, Chaos Mesh
+    selectors); enforce blast_radius.max_pods (pods hit by a scenario) and max_fraction (of the
+    pods its selectors aim at: the pods of each step's namespace matching its label_selector,
+    a Chaos Mesh selector's candidates, a deployment's pods; of every node for node actions).
+    One line per step for --dry-run. Without a limit to enforce, a cluster that cannot be read
+    is a line, not a refusal."""
     return _kubernetes_radius(resolved)[0]
 
 

@@ -366,7 +366,10 @@ def mode_count(mode: str, value: Any, candidates: int) -> tuple[int, bool]:
 def _mesh_pick(core: Any, ns: str, part: dict[str, Any]) -> Hits:
     selector = part.get("selector")
     candidates = _selected_pods(core, ns, selector if isinstance(selector, dict) else {})
-    mode = str(part.get("mode") or "one")
+    if not part.get("mode"):  # Chaos Mesh refuses a resource without one: count every pod
+        return Hits("pods", len(candidates), candidates, candidates, candidates,
+                    notes=["no mode: counted as all"])
+    mode = str(part.get("mode"))
     count, random = mode_count(mode, part.get("value"), len(candidates))
     if random:
         hits = Hits("pods", count, [], candidates, candidates, random=True)

@@ -282,3 +282,23 @@ def test_kill_microservice_and_deletes_count_the_pods_they_own(fake: FakeK8s,
     rc, _, err = dry_run(tmp_path / "c", [delete], {"blast_radius": {"max_fraction": "90%"}})
     assert rc == 2 and "hits 3 of 3 pods (100%)" in err, err
     assert fake.mutations() == []
+
+
+def test_refused_real_run_sends_nothing_mutating(fake: FakeK8s, tmp_path: Path,
+                                                 isolated_state: Path) -> None:
+    """Not a dry run: a Chaos Mesh selector over max_pods stops the run before anything."""
+    wide = {"kind": "PodChaos", "metadata": {"name": "wide"}, "spec": {
+        "action": "pod-kill", "selector": {"labelSelectors": {"app": "checkout"}}}}
+    plan = write_plan(tmp_path, [{"name": "k8s", "expect": EXPECT, "experiment": experiment(
+        "k8s", [action("wide", MESH, "create_chaos_resource", ns="shop", resource=wide)])}],
+        tier="staging")
+    env = {"kind": "Environment", "name": "test", "tier": "staging",
+           "safety": {"blast_radius": {"max_pods": 2}},
+           "target": {"type": "kubernetes", "namespace": "shop", "url": "http://127.0.0.1:9"}}
+    (tmp_path / "environments" / "test.yaml").write_text(yaml.safe_dump(env), encoding="utf-8")
+    done = run_cli("gameday", "run", str(plan), "--reports", str(tmp_path / "reports"),
+                   timeout=60)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "refused by gate 'blast-radius'" in done.stderr and "hits 3 pods" in done.stderr
+    assert fake.mutations() == []  # no resource created, nothing listed but pods
+    assert not (tmp_path / "reports").exists()
