@@ -178,7 +178,9 @@ def parse_config(raw: Any) -> LoadConfig:
         raise _fail("master_port", "must be a port number")
     local_workers = None if raw.get("local_workers") is None else _int(raw, "local_workers", 0, 0)
     master_bind = _optional_str(raw, "master_bind")
-    problem = distributed_problem(workers, local_workers, master_bind, master_port or None)
+    # without workers the keys are unused: the config carries their defaults (to_json)
+    problem = None if not workers else distributed_problem(
+        workers, local_workers, master_bind, master_port or None)
     if problem is not None:
         raise _fail(*problem)
     expect_s = raw.get("expect_workers_timeout_s", 30.0)
