@@ -137,11 +137,12 @@ class TimeWindow(StrictModel):
 class BlastRadius(StrictModel):
     max_replicas: int | None = Field(default=None, ge=1)
     max_fraction: Fraction | None = Field(default=None, description=(
-        "local: of the target's replicas; kubernetes: of the pods each chaosk8s pod action's "
-        "label_selector matches in its namespace (counted through the API), and of the "
-        "cluster's nodes for node actions"))
+        "local: of the target's replicas; kubernetes: of the pods each step aims at (a pod "
+        "action's selector in its namespace, a workload's pods, a Chaos Mesh selector's "
+        "candidates; counted through the API), and of the cluster's nodes for node actions"))
     max_pods: int | None = Field(default=None, ge=1, description=(
-        "pods a scenario's chaosk8s pod actions may hit, counted through the API"))
+        "pods a scenario's Kubernetes steps may hit (pod, workload and Chaos Mesh steps), "
+        "counted through the API"))
 
 
 class SafetyPolicy(StrictModel):
