@@ -1,8 +1,11 @@
 """Per-second SLI buckets counted from individual requests. Pure: no Locust, no clock.
 
-The plugin calls :meth:`BucketCounter.record` once per request (so it must stay cheap: a dict
-lookup, a few integer adds, one ``bisect``) and :meth:`BucketCounter.pop_ready` about every
-tenth of a second; both take the current time as an argument so the tests drive the clock.
+The plugin registers :meth:`BucketCounter.listener` for Locust's ``request`` event: per request
+it only queues what it read (one tuple appended); the queue is counted in batches (a dict lookup
+or two for the path, a few integer adds, one ``bisect`` per request), and before anything reads
+the buckets, so that the samples are exactly those of counting each request as it completed.
+:meth:`BucketCounter.record` queues the same way, taking the time as an argument, and
+:meth:`BucketCounter.pop_ready` is called a few times a second; the tests drive the clock.
 
 Classification (docs/architecture.md §1):
 - availability: bad = (an exception and no HTTP status) or status >= 500; a 4xx is good (the
@@ -24,12 +27,15 @@ measured from one the load never saw (docs/architecture.md §8):
 
 from __future__ import annotations
 
+import logging
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chaos_suite.load.config import SliSpec
+
+log = logging.getLogger(__name__)
 
 # Upper bounds (inclusive, ms) of the per-second latency histogram; one overflow bucket beyond.
 HIST_BOUNDS_MS: tuple[float, ...] = (
@@ -42,6 +48,8 @@ EMIT_GRACE_S = 1.05
 # Request names seen are cached with the SLIs they match; past this many distinct names (URLs
 # with ids in them) matching is recomputed per request instead of growing memory without bound.
 _NAME_CACHE_MAX = 10_000
+# Requests queued by the listener before they are counted (see BucketCounter.listener).
+_BATCH = 256
 
 # Path keys: the request's URL path (no query) cut after PATH_SEGMENTS segments and at
 # MAX_PATH_KEY_CHARS characters. A key ending in '*' stands for every path starting with what
@@ -52,7 +60,10 @@ MAX_PATH_KEY_CHARS = 100
 MAX_PATHS_PER_SECOND = 32
 OTHER_PATHS = "*"
 
-# Bucket layout: [requests, sum_ms, max_ms, 4xx answers, hist..., (good, total) per SLI]
+# Bucket layout: [requests, sum_ms, max_ms, 4xx answers, hist..., (good, total) per SLI,
+# bad requests, then per distinct latency threshold: valid requests faster than it]. The last
+# part is what the per-request path counts when no SLI has a ``match`` (every request counts
+# for every SLI): the (good, total) pairs are derived from it once per second (_settle).
 _REQ, _SUM, _MAX, _C4XX, _HIST = 0, 1, 2, 3, 4
 
 
@@ -63,8 +74,13 @@ class BucketCounter:
         self._slis = tuple(slis)
         self._bounds = tuple(float(b) for b in bounds_ms)
         self._sli_base = _HIST + len(self._bounds) + 1
-        self._width = self._sli_base + 2 * len(self._slis)
         self._patterns = [re.compile(s.match) if s.match else None for s in self._slis]
+        # No SLI restricted to some request names: every request counts for every SLI, so the
+        # per-request path only counts bad requests and, per latency threshold, fast valid ones.
+        self._uniform = all(p is None for p in self._patterns)
+        self._thresholds = tuple(sorted({t for s in self._slis if (t := _threshold(s)) is not None}))
+        self._bad = self._sli_base + 2 * len(self._slis)
+        self._width = self._bad + 1 + len(self._thresholds)
         # (offset of good, threshold or None for availability) per SLI, per request name.
         self._plans: dict[str, tuple[tuple[int, float | None], ...]] = {}
         self._buckets: dict[int, list[float]] = {}
@@ -72,6 +88,12 @@ class BucketCounter:
         self._path_keys: dict[str, str] = {}  # URL -> its path key, bounded like _plans
         self._next: int | None = None  # first second not emitted yet
         self._running = False  # between start() and stop(): empty seconds are emitted too
+        # the second record() saw last and its bucket: most requests land in the same one
+        self._cur_s: int | None = None
+        self._cur_b: list[float] = []
+        self._cur_paths: dict[str, int] = {}
+        # requests not counted yet: (time, name, ms, status, failed, url), see listener()
+        self._pending: list[tuple[float, str, Any, Any, bool, Any]] = []
         self.totals: list[float] = [0] * self._width
         self.emitted = 0
 
@@ -81,7 +103,7 @@ class BucketCounter:
         plan = self._plans.get(name)
         if plan is None:
             plan = tuple(
-                (self._sli_base + 2 * i, sli.threshold_ms if sli.kind == "latency" else None)
+                (self._sli_base + 2 * i, _threshold(sli))
                 for i, (sli, pat) in enumerate(zip(self._slis, self._patterns, strict=True))
                 if pat is None or pat.search(name)
             )
@@ -91,12 +113,14 @@ class BucketCounter:
 
     def start(self, now: float) -> None:
         """The test (re)started: from now on every second is emitted, even an empty one."""
+        self._drain()
         s = int(now)
         if self._next is not None:
             # Skip the stopped interval, but never past a second that still holds requests.
             s = min(max(self._next, s), min(self._buckets, default=s))
         self._next = s
         self._running = True
+        self._cur_s = None
 
     def stop(self, now: float) -> list[dict[str, Any]]:
         """The test stopped: emit everything through the current second, stop filling gaps."""
@@ -104,13 +128,9 @@ class BucketCounter:
         self._running = False
         return out
 
-    def record(
-        self, now: float, name: str, response_time_ms: float, status: int | None, failed: bool,
-        url: str | None = None,
-    ) -> None:
-        """Count one completed request. ``status`` 0/None means no HTTP answer; ``url`` is the
-        requested URL (absolute or a path; None: unknown, counted under OTHER_PATHS)."""
-        s = int(now)
+    def _open(self, s: int) -> tuple[list[float], dict[str, int]]:
+        """The bucket (and path counts) a request completed in second ``s`` goes to."""
+        raw = s
         nxt = self._next
         if nxt is None:
             self._next = nxt = s
@@ -120,41 +140,149 @@ class BucketCounter:
         b = self._buckets.get(s)
         if b is None:
             b = self._buckets[s] = [0] * self._width
-            self._paths[s] = {}
-        bad = (status >= 500) if status else failed
-        b[_REQ] += 1
-        if status and 400 <= status < 500:
-            b[_C4XX] += 1
-        if url is None:
-            key = OTHER_PATHS
-        elif (cached := self._path_keys.get(url)) is not None:
-            key = cached
+            paths = self._paths[s] = {}
         else:
-            key = path_key(url)
-            if len(self._path_keys) < _NAME_CACHE_MAX:
-                self._path_keys[url] = key
-        paths = self._paths[s]
-        if key in paths:
-            paths[key] += 1
-        elif len(paths) < MAX_PATHS_PER_SECOND:
-            paths[key] = 1
-        else:
-            paths[OTHER_PATHS] = paths.get(OTHER_PATHS, 0) + 1
-        b[_SUM] += response_time_ms
-        b[_MAX] = max(b[_MAX], response_time_ms)
-        b[_HIST + bisect_left(self._bounds, response_time_ms)] += 1
-        plan = self._plans.get(name)
-        if plan is None:
-            plan = self._plan_for(name)
-        for off, threshold in plan:
+            paths = self._paths[s]
+        self._cur_s, self._cur_b, self._cur_paths = raw, b, paths
+        return b, paths
+
+    def record(
+        self, now: float, name: str, response_time_ms: float, status: int | None, failed: bool,
+        url: str | None = None,
+    ) -> None:
+        """Count one completed request. ``status`` 0/None means no HTTP answer; ``url`` is the
+        requested URL (absolute or a path; None: unknown, counted under OTHER_PATHS).
+
+        Queued like the plugin's requests (:meth:`listener`) and counted with them."""
+        self._pending.append((now, name, response_time_ms, status, failed, url))
+        if len(self._pending) >= _BATCH:
+            self._drain()
+
+    def listener(self, clock: Callable[[], float]) -> Callable[..., None]:
+        """A function with the signature of Locust's ``request`` event that counts each request
+        at ``clock()`` (its completion: events fire as the request completes).
+
+        The hot path, so it only queues what it reads (a tuple appended to a list); the queue
+        is counted every ``_BATCH`` requests and before anything reads the buckets. Counting
+        many at once is cheaper than one by one between two requests, whose HTTP client code
+        has pushed the counting code and data out of the CPU's caches.
+        """
+        pending = self._pending
+        append = pending.append
+        drain = self._drain
+
+        def on_request(
+            request_type: Any = None,
+            name: str = "",
+            response_time: float | None = None,
+            response_length: Any = None,
+            response: Any = None,
+            context: Any = None,
+            exception: BaseException | None = None,
+            start_time: Any = None,
+            url: Any = None,
+            **_kwargs: Any,  # Locust's keywords are all named above: this stays empty
+        ) -> None:
+            append((clock(), name, response_time, getattr(response, "status_code", None),
+                    exception is not None, url))
+            if len(pending) >= _BATCH:
+                drain()
+
+        return on_request
+
+    def _drain(self) -> None:
+        """Count the queued requests, in order (as if each was counted when it completed:
+        nothing else changes the buckets in between, every reader drains first)."""
+        pending = self._pending
+        if not pending:
+            return
+        bounds = self._bounds
+        path_keys = self._path_keys
+        plans = self._plans
+        uniform = self._uniform
+        bad_at = self._bad
+        thresholds = self._thresholds
+        cur_s = self._cur_s
+        b = self._cur_b
+        paths = self._cur_paths
+        for now, name, ms, status, failed, url in pending:
+            try:
+                s = int(now)
+                if s != cur_s:
+                    b, paths = self._open(s)
+                    cur_s = s
+                b[_REQ] += 1
+                if type(status) is not int or not status:  # no HTTP answer
+                    bad = failed
+                elif status < 400:
+                    bad = False
+                elif status < 500:
+                    b[_C4XX] += 1
+                    bad = False
+                else:
+                    bad = True
+                # Locust's HTTP clients pass the URL requested; other clients may pass none,
+                # or something else: those requests count under 'any path' (OTHER_PATHS)
+                if type(url) is str:
+                    key = path_keys.get(url)
+                    if key is None:
+                        key = path_key(url)
+                        if len(path_keys) < _NAME_CACHE_MAX:
+                            path_keys[url] = key
+                else:
+                    key = OTHER_PATHS
+                if key in paths:
+                    paths[key] += 1
+                elif len(paths) < MAX_PATHS_PER_SECOND:
+                    paths[key] = 1
+                else:
+                    paths[OTHER_PATHS] = paths.get(OTHER_PATHS, 0) + 1
+                if not ms:
+                    ms = 0.0
+                b[_SUM] += ms
+                if ms > b[_MAX]:
+                    b[_MAX] = ms
+                b[_HIST + bisect_left(bounds, ms)] += 1
+                if uniform:  # every SLI counts every request: _settle derives (good, total)
+                    if bad:
+                        b[bad_at] += 1
+                        continue
+                    i = bad_at
+                    for threshold in thresholds:
+                        i += 1
+                        if ms < threshold:
+                            b[i] += 1
+                    continue
+                plan = plans.get(name)
+                if plan is None:
+                    plan = self._plan_for(name)
+                for off, threshold_or_none in plan:
+                    if threshold_or_none is None:
+                        b[off + 1] += 1
+                        if not bad:
+                            b[off] += 1
+                    elif not bad:
+                        b[off + 1] += 1
+                        if ms < threshold_or_none:
+                            b[off] += 1
+            except Exception:  # a request event with values of unexpected types
+                log.exception("request not counted: %r", (now, name, ms, status, failed, url))
+        pending.clear()
+
+    def _settle(self, b: list[float]) -> None:
+        """Fill a finished bucket's (good, total) per SLI from what record() counted."""
+        if not self._uniform:
+            return
+        n = b[_REQ]
+        valid = n - b[self._bad]
+        fast = {t: b[self._bad + 1 + j] for j, t in enumerate(self._thresholds)}
+        for i, sli in enumerate(self._slis):
+            off = self._sli_base + 2 * i
+            threshold = _threshold(sli)
             if threshold is None:
-                b[off + 1] += 1
-                if not bad:
-                    b[off] += 1
-            elif not bad:
-                b[off + 1] += 1
-                if response_time_ms < threshold:
-                    b[off] += 1
+                b[off], b[off + 1] = valid, n
+            else:
+                b[off], b[off + 1] = fast[threshold], valid
 
     # -- emitting ---------------------------------------------------------------------------
 
@@ -163,6 +291,7 @@ class BucketCounter:
 
         While stopped, only seconds that hold requests are due (no empty trailing seconds).
         """
+        self._drain()
         if self._next is None:
             return []
         last = int(now - grace_s)
@@ -173,6 +302,7 @@ class BucketCounter:
 
     def flush(self, now: float) -> list[dict[str, Any]]:
         """Samples for everything left, including the current (partial) second if running."""
+        self._drain()
         if self._next is None:
             return []
         if not self._running:
@@ -189,13 +319,16 @@ class BucketCounter:
 
     def next_due(self, grace_s: float = EMIT_GRACE_S) -> float | None:
         """Epoch time at which the next second becomes ready, or None before the start."""
+        self._drain()
         return None if self._next is None else self._next + grace_s
 
     def _emit_through(self, last: int) -> list[dict[str, Any]]:
         assert self._next is not None
+        self._cur_s = None  # the seconds record() may reach change below
         out = []
         for s in range(self._next, last + 1):
             b = self._buckets.pop(s, None) or [0] * self._width
+            self._settle(b)
             for i, v in enumerate(b):
                 self.totals[i] = max(self.totals[i], v) if i == _MAX else self.totals[i] + v
             out.append(self._sample(s, b, self._paths.pop(s, {})))
@@ -247,6 +380,11 @@ class BucketCounter:
             "latency_ms": self._latency_json(self.totals),
             "buckets": self.emitted,
         }
+
+
+def _threshold(sli: SliSpec) -> float | None:
+    """A latency SLI's threshold; None: the SLI counts like availability."""
+    return sli.threshold_ms if sli.kind == "latency" else None
 
 
 def path_key(url: str | None) -> str:

@@ -191,3 +191,131 @@ def test_path_keys_and_what_they_may_match() -> None:
     assert path_may_match("/v2/orders/*", "/v2/orders/17") and path_may_match("/v2/orders/*", "/v2")
     assert not path_may_match("/v2/orders/*", "/v3")
     assert path_may_match(OTHER_PATHS, "/anything")
+
+
+# -- exactness of the batched counting against a plain reference --------------------------------
+
+_URLS = [None, "/a", "/a?x=1", "http://h:1/b/c/d", "/b/c/e", "not a url", *(f"/p{i}" for i in range(40))]
+
+
+def _reference(events: list[tuple[float, str, float, int | None, bool, str | None]],
+               slis: tuple[SliSpec, ...]) -> dict[int, dict[str, object]]:
+    """Per second, what the docstring of buckets.py says a sample counts, request by request."""
+    import re as _re
+
+    out: dict[int, dict[str, object]] = {}
+    for now, name, ms, status, failed, url in events:
+        s = out.setdefault(int(now), {
+            "requests": 0, "status_4xx": 0, "paths": {}, "sum": 0.0, "max": 0.0,
+            "slis": {sli.name: {"good": 0, "total": 0} for sli in slis}})
+        bad = status >= 500 if status else failed
+        s["requests"] += 1  # type: ignore[operator]
+        s["status_4xx"] += 1 if status and 400 <= status < 500 else 0  # type: ignore[operator]
+        paths: dict[str, int] = s["paths"]  # type: ignore[assignment]
+        key = path_key(url) if url is not None else OTHER_PATHS
+        if key in paths or len(paths) < MAX_PATHS_PER_SECOND:
+            paths[key] = paths.get(key, 0) + 1
+        else:
+            paths[OTHER_PATHS] = paths.get(OTHER_PATHS, 0) + 1
+        s["sum"] += ms  # type: ignore[operator]
+        s["max"] = max(s["max"], ms)  # type: ignore[type-var]
+        for sli in slis:
+            if sli.match and not _re.search(sli.match, name):
+                continue
+            counts = s["slis"][sli.name]  # type: ignore[index]
+            if sli.kind == "latency" and sli.threshold_ms is not None:
+                if not bad:
+                    counts["total"] += 1
+                    counts["good"] += ms < sli.threshold_ms
+            else:
+                counts["total"] += 1
+                counts["good"] += not bad
+    return out
+
+
+_SLI_SETS = [
+    (AVAIL, LAT),
+    (AVAIL, LAT, SliSpec("fast", "latency", threshold_ms=5), SliSpec("lat2", "latency", threshold_ms=250)),
+    (AVAIL, SliSpec("checkout", "availability", match="checkout"),
+     SliSpec("cart_fast", "latency", threshold_ms=20, match="cart")),
+    (),
+]
+
+
+@given(
+    events=st.lists(st.tuples(
+        st.floats(0, 6, allow_nan=False), st.sampled_from(["GET /cart", "POST /checkout", "x"]),
+        st.sampled_from([0, 0.5, 1, 4.99, 5, 19, 20, 250, 20000]),
+        st.sampled_from([None, 0, 200, 302, 399, 400, 404, 499, 500, 503]), st.booleans(),
+        st.sampled_from(_URLS)), max_size=600),
+    polls=st.lists(st.floats(0, 8), max_size=8),
+    which=st.integers(0, len(_SLI_SETS) - 1),
+)
+def test_samples_equal_a_request_by_request_reference(
+    events: list[tuple[float, str, float, int | None, bool, str | None]], polls: list[float],
+    which: int,
+) -> None:
+    slis = _SLI_SETS[which]
+    c = BucketCounter(slis)
+    c.start(T0)
+    events = sorted(((T0 + t, *rest) for t, *rest in events), key=lambda e: e[0])
+    polls = sorted(T0 + p for p in polls)
+    seen: list[dict[str, object]] = []
+    for event in events:
+        while polls and polls[0] <= event[0]:
+            seen += c.pop_ready(polls.pop(0))
+        c.record(*event)
+    seen += c.stop(T0 + 7)
+    expected = _reference(events, slis)
+    assert [s["t"] for s in seen] == list(range(int(T0), int(T0) + 8))
+    for sample in seen:
+        want = expected.get(int(sample["t"]))  # type: ignore[call-overload]
+        if want is None:
+            assert sample["requests"] == 0 and sample["paths"] == {}
+            assert all(v == {"good": 0, "total": 0} for v in sample["slis"].values())  # type: ignore[attr-defined]
+            continue
+        assert sample["requests"] == want["requests"]
+        assert sample["status_4xx"] == want["status_4xx"]
+        assert sample["slis"] == want["slis"]
+        assert list(sample["paths"].items()) == list(want["paths"].items())  # type: ignore[attr-defined]
+        n = int(want["requests"])  # type: ignore[call-overload]
+        assert sample["latency_ms"]["mean"] == round(want["sum"] / n, 3)  # type: ignore[index,operator]
+        assert sample["latency_ms"]["max"] == round(want["max"], 3)  # type: ignore[index,call-overload]
+        assert sum(sample["latency_hist_ms"].values()) == n  # type: ignore[attr-defined]
+    assert c.summary()["requests"] == len(events)
+
+
+class _Response:
+    def __init__(self, status: object) -> None:
+        self._status = status
+
+    @property
+    def status_code(self) -> object:
+        return self._status
+
+
+def test_the_listener_counts_as_record_does_and_readers_see_every_queued_request() -> None:
+    clock = [T0 + 0.5]
+    by_listener = BucketCounter((AVAIL, LAT))
+    by_listener.start(T0)
+    on_request = by_listener.listener(lambda: clock[0])
+    by_record = _counter()
+    n = 3 * 256 + 7  # past a few batches, and some left queued
+    for i in range(n):
+        status = (200, 404, 503, None, 0, True)[i % 6]
+        failed = i % 4 == 0
+        url = ("/a", "http://h/b/c/d", None, 17)[i % 4]
+        ms = float(i % 300)
+        clock[0] = T0 + 0.5 + i / n
+        on_request(request_type="GET", name="n", response_time=ms, response_length=0,
+                   response=_Response(status) if i % 7 else None, context={},
+                   exception=RuntimeError() if failed else None, start_time=0.0, url=url,
+                   some_custom_key=1)
+        by_record.record(clock[0], "n", ms,
+                         status if type(status) is int and i % 7 else None, failed,
+                         url if isinstance(url, str) else None)
+    # nothing read yet, still queued: the readers count it first
+    assert by_listener._pending
+    got, want = by_listener.flush(T0 + 1.9), by_record.flush(T0 + 1.9)
+    assert got == want and sum(int(s["requests"]) for s in got) == n
+    assert by_listener.summary() == by_record.summary()
