@@ -227,6 +227,9 @@ def _parse_shape(raw: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 
 
 WILDCARD_BINDS = frozenset({"0.0.0.0"})
+# A Locust worker whose master has not answered its heartbeats (every second) for this long
+# stops its users and quits (load/distributed.py; Locust's own limit is 60 s)
+MASTER_SILENT_S = 10.0
 
 
 def distributed_problem(workers: int, local_workers: int | None, master_bind: str | None,

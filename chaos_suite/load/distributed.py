@@ -18,6 +18,10 @@ to ``master_bind:master_port``. A master bound beyond 127.0.0.1 takes any worker
   completed since its last report. The shape runs on the master, where no request happens: it
   sizes the users by the cycles of all the workers' requests (shapes.ArrivalShape.add_cycles).
 
+A worker quits when its master quits it, and by itself when the master is gone: a local
+worker's parent exited, or the master answered no heartbeat for ``MASTER_SILENT_S`` (a remote
+worker's only sign of a master killed outright).
+
 The master merges them exactly (``merge.py``) and writes the merged samples on stdout, the
 single-process protocol unchanged. A worker lost (its process exited, or Locust's heartbeat
 marks it missing) before its final message is one ``{"type": "worker_lost", ...}`` line; the
@@ -40,7 +44,13 @@ import gevent
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from chaos_suite.load.config import WILDCARD_BINDS, LoadConfig, _parse_slis, worker_command
+from chaos_suite.load.config import (
+    MASTER_SILENT_S,
+    WILDCARD_BINDS,
+    LoadConfig,
+    _parse_slis,
+    worker_command,
+)
 from chaos_suite.load.merge import SampleMerger
 from chaos_suite.load.shapes import ArrivalShape
 
@@ -236,15 +246,22 @@ def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -
 
     runner.register_message(MSG_CONFIG, on_config)
 
-    def watch_parent() -> None:
-        while parent_pid is not None:
-            if os.getppid() != parent_pid:
+    def watch_master() -> None:
+        """Quit once the master is gone: a local worker's parent exited, or (any worker, a
+        remote one's only sign) the master stopped answering heartbeats once it had, so that
+        no worker goes on loading the target long after its master died."""
+        while True:
+            if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("master process gone; quitting")
-                runner.quit()
-                return
+                break
+            heard = runner.last_heartbeat_timestamp
+            if heard is not None and time.time() - heard > MASTER_SILENT_S:
+                log.warning("no heartbeat from the master for %.0fs; quitting", time.time() - heard)
+                break
             gevent.sleep(0.5)
+        runner.quit()
 
-    watcher = gevent.spawn(watch_parent)
+    watcher = gevent.spawn(watch_master)
     if parent_pid is not None:
         # a local worker shares the master's process group, which the runner stops with
         # SIGTERM: the master stops it in order (its last samples first, then quit); SIGKILL

@@ -22,7 +22,7 @@ import pytest
 from support.stub_target import StubTarget
 
 from chaos_suite.errors import PreflightError, ValidationError
-from chaos_suite.load.config import parse_config, worker_command
+from chaos_suite.load.config import MASTER_SILENT_S, parse_config, worker_command
 from chaos_suite.load.merge import SampleMerger
 from chaos_suite.load.runner import LoadProcess
 
@@ -325,3 +325,30 @@ def test_an_arrival_shape_holds_its_rate_across_two_workers(
     assert sum(users) / len(users) == pytest.approx(rate * 0.3, abs=3)
     client_total = sink.total("availability", "total")
     assert 0 <= server_slow - client_total <= max(s["users"] for s in samples)
+
+
+def test_a_remote_worker_stops_loading_when_its_master_dies(
+        stub: StubTarget, tmp_path: Path) -> None:
+    port = free_port()
+    remote = _remote_worker(port, _locustfile(tmp_path))
+    config = {**_config(stub, tmp_path, 120, 2), "local_workers": 1, "master_bind": "127.0.0.1",
+              "master_port": port}
+    proc = LoadProcess(config, Sink())
+    try:
+        proc.start(ready_timeout_s=60)
+        time.sleep(2)
+        assert proc.pid is not None
+        os.killpg(proc.pid, signal.SIGKILL)  # the master and its local worker, no goodbye
+        killed = time.monotonic()
+        code, output = _reap(remote, MASTER_SILENT_S + 20)
+        gone_after = time.monotonic() - killed
+    finally:
+        proc.stop()
+        if remote.poll() is None:
+            _reap(remote, 0.1)
+    assert code == 0, output
+    assert "no heartbeat from the master" in output
+    assert gone_after < MASTER_SILENT_S + 10, gone_after
+    served = _answered(stub.counts(), "/ok") + _answered(stub.counts(), "/flaky")
+    time.sleep(1.5)
+    assert _answered(stub.counts(), "/ok") + _answered(stub.counts(), "/flaky") == served
