@@ -220,11 +220,13 @@ class Master:
 
 
 def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -> int:
-    """A Locust worker with chaos_suite's counting plugin; returns when the master quits it."""
+    """A Locust worker with chaos_suite's counting plugin; returns when the master quits it
+    (0), or 1 once it quit by itself because the master was gone (watch_master)."""
     from chaos_suite.load.plugin import SliPlugin
 
     runner: WorkerRunner = env.create_worker_runner(host, port)
     installed: list[SliPlugin] = []
+    orphaned: list[bool] = []
     cycles = _Cycles()
 
     def send(obj: dict[str, Any]) -> None:
@@ -259,13 +261,14 @@ def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -
                 log.warning("no heartbeat from the master for %.0fs; quitting", time.time() - heard)
                 break
             gevent.sleep(0.5)
+        orphaned.append(True)
         runner.quit()
 
     watcher = gevent.spawn(watch_master)
     if parent_pid is not None:
         # a local worker shares the master's process group, which the runner stops with
         # SIGTERM: the master stops it in order (its last samples first, then quit); SIGKILL
-        # of the group, and its master's death (watch_parent), still end it
+        # of the group, and its master's death (watch_master), still end it
         gevent.signal_handler(signal.SIGTERM, log.debug, "SIGTERM: the master stops this worker")
     env.events.init.fire(environment=env, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     runner.greenlet.join()
@@ -273,7 +276,7 @@ def run_worker(env: Environment, host: str, port: int, parent_pid: int | None) -
     cycles.stop()
     if installed:
         installed[0].close()
-    return 0
+    return 1 if orphaned else 0
 
 
 class _Cycles:

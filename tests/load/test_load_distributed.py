@@ -346,7 +346,7 @@ def test_a_remote_worker_stops_loading_when_its_master_dies(
         proc.stop()
         if remote.poll() is None:
             _reap(remote, 0.1)
-    assert code == 0, output
+    assert code == 4, output  # chaos-suite load worker: the master was lost, an infra error
     assert "no heartbeat from the master" in output
     assert gone_after < MASTER_SILENT_S + 10, gone_after
     served = _answered(stub.counts(), "/ok") + _answered(stub.counts(), "/flaky")
