@@ -484,7 +484,9 @@ def load_worker(master: str, locustfile: Path) -> None:
     """Run one Locust worker for a distributed run's master (on this or another machine).
 
     The worker counts requests with chaos_suite's plugin and sends each second to the master,
-    which merges them exactly. It runs until the master stops it."""
+    which merges them exactly. It runs until the master stops it (exit 0); with its master gone
+    (no heartbeat for 10 s) it stops its users by itself (exit 4). Any master it reaches may
+    use it: run it only against your own."""
     import subprocess
 
     host, _, port = master.rpartition(":")
