@@ -105,9 +105,11 @@ class LoadProfile(StrictModel):
     def _distributed(self) -> LoadProfile:
         problem = distributed_problem(self.workers, self.local_workers, self.master_bind,
                                       self.master_port)
-        if problem is None and self.workers_timeout is not None and not self.workers:
-            problem = ("workers_timeout", "needs workers (the Locust workers expected in all) "
-                       ">= 1")
+        for key in ("workers_timeout", "min_workers"):
+            if problem is None and getattr(self, key) is not None and not self.workers:
+                problem = (key, "needs workers (the Locust workers expected in all) >= 1")
+        if problem is None and self.min_workers is not None and self.min_workers > self.workers:
+            problem = ("min_workers", f"must be <= workers ({self.workers})")
         if problem is not None:
             raise ValueError(f"{problem[0]} {problem[1]}")
         return self

@@ -50,6 +50,8 @@ def _demo_plan(tmp_path: Path, **load: object) -> Path:
     ({"master_port": 5557}, "load: master_port needs workers"),
     ({"workers_timeout": "5s"}, "load: workers_timeout needs workers"),
     ({"workers": 2, "master_port": 70000}, "load.master_port"),
+    ({"workers": 2, "min_workers": 3}, "load: min_workers must be <= workers (2)"),
+    ({"min_workers": 1}, "load: min_workers needs workers"),
 ])
 def test_distributed_plan_keys_that_do_not_fit_are_one_line_exit_2(
         tmp_path: Path, load: dict[str, object], says: str) -> None:
