@@ -1,7 +1,11 @@
-"""RBAC rules a scheduled run needs, derived from the plan's chaosk8s steps: each function maps
-onto exact API groups, resources and verbs (never `*`), plus what `recover` needs to undo it
-(get/list/delete of what was created, patch of what was changed). An unknown chaosk8s function
-is refused: granting it something guessed would be either too little or too much."""
+"""RBAC rules a scheduled run needs, derived from the plan's chaosk8s and
+chaos_suite.faults.chaosmesh steps: each function maps onto exact API groups, resources and
+verbs (never `*`), plus what its revert needs to undo it (get/list/delete of what was created,
+patch of what was changed), plus the reads the blast-radius count (safety/k8s_radius.py) makes
+before anything runs: the pods each workload action would take down, and the pods every Chaos
+Mesh selector picks, listed in the selector's own namespaces (a Role in each of them, granting
+`pods list` only). An unknown function is refused: granting it something guessed would be
+either too little or too much."""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from chaos_suite.errors import InputError
+from chaos_suite.faults import chaosmesh
 from chaos_suite.files.loader import ResolvedPlan
+from chaos_suite.safety import k8s_radius
 from chaos_suite.safety.gates import experiment_steps, quoted
 
 CORE, APPS, NET, MESH = "", "apps", "networking.k8s.io", "chaos-mesh.org"
@@ -32,6 +38,8 @@ def _cluster(group: str, resource: str, *verbs: str) -> Grant:
 
 _NODES_PATCH = _cluster(CORE, "nodes", "get", "list", "patch")  # cordon and its uncordon
 _DEPLOY_SCALE = _ns(APPS, "deployments", "get", "patch")  # the revert reads replicas first
+# the blast-radius count lists the pods a workload action would take down (k8s_radius._pods_of)
+_PODS_COUNT = _ns(CORE, "pods", "list")
 _POLICY = _ns(NET, "networkpolicies", "get", "list", "create", "delete")
 
 # chaosk8s function ("module.func") → what it calls, with what its revert calls
@@ -60,9 +68,11 @@ TABLE: Final[dict[str, tuple[Grant, ...]]] = {
     # deployments
     "chaosk8s.deployment.actions.create_deployment": (
         _ns(APPS, "deployments", "get", "list", "create", "delete"),),
+    # count: deployments list (by name, label or all), then the pods of each one
     "chaosk8s.deployment.actions.delete_deployment": (
-        _ns(APPS, "deployments", "list", "delete"),),
-    "chaosk8s.deployment.actions.scale_deployment": (_DEPLOY_SCALE,),
+        _ns(APPS, "deployments", "list", "delete"), _PODS_COUNT),
+    # count: get the deployment (its selector), list its pods
+    "chaosk8s.deployment.actions.scale_deployment": (_DEPLOY_SCALE, _PODS_COUNT),
     "chaosk8s.deployment.actions.rollout_deployment": (_ns(APPS, "deployments", "get", "patch"),),
     **{f"chaosk8s.deployment.probes.{f}": (_ns(APPS, "deployments", *WATCH),) for f in (
         "deployment_available_and_healthy", "deployment_fully_available",
@@ -71,10 +81,12 @@ TABLE: Final[dict[str, tuple[Grant, ...]]] = {
     "chaosk8s.actions.kill_microservice": (_ns(APPS, "deployments", "list", "delete"),
                                            _ns(APPS, "replicasets", "list", "delete"),
                                            _ns(CORE, "pods", "list", "delete")),
-    "chaosk8s.actions.scale_microservice": (_DEPLOY_SCALE,),
+    "chaosk8s.actions.scale_microservice": (_DEPLOY_SCALE, _PODS_COUNT),
     "chaosk8s.actions.start_microservice": (
         _ns(APPS, "deployments", "get", "list", "create", "delete"),),
-    "chaosk8s.actions.remove_service_endpoint": (_ns(CORE, "services", "delete"),),
+    # count: get the service (its selector), list the pods it selects
+    "chaosk8s.actions.remove_service_endpoint": (_ns(CORE, "services", "get", "delete"),
+                                                 _PODS_COUNT),
     "chaosk8s.probes.all_microservices_healthy": (_ns(CORE, "pods", *READ),),
     "chaosk8s.probes.microservice_available_and_healthy": (_ns(APPS, "deployments", *READ),),
     "chaosk8s.probes.microservice_is_not_available": (_ns(CORE, "pods", *READ),),
@@ -93,14 +105,15 @@ TABLE: Final[dict[str, tuple[Grant, ...]]] = {
     "chaosk8s.statefulset.probes.statefulset_not_fully_available": (
         _ns(APPS, "statefulsets", *WATCH),),
     "chaosk8s.replicaset.actions.delete_replica_set": (
-        _ns(APPS, "replicasets", "list", "delete"),),
+        _ns(APPS, "replicasets", "list", "delete"), _PODS_COUNT),
     "chaosk8s.daemonset.actions.create_daemon_set": (
         _ns(APPS, "daemonsets", "get", "list", "create", "delete"),),
     "chaosk8s.daemonset.actions.delete_daemon_set": (_ns(APPS, "daemonsets", "list", "delete"),),
     "chaosk8s.daemonset.actions.update_daemon_set": (_ns(APPS, "daemonsets", "get", "patch"),),
     "chaosk8s.service.actions.create_service_endpoint": (
         _ns(CORE, "services", "get", "list", "create", "delete"),),
-    "chaosk8s.service.actions.delete_service": (_ns(CORE, "services", "list", "delete"),),
+    "chaosk8s.service.actions.delete_service": (_ns(CORE, "services", "get", "list", "delete"),
+                                                _PODS_COUNT),
     "chaosk8s.service.probes.service_is_initialized": (_ns(CORE, "services", *READ),),
     "chaosk8s.event.probes.get_events": (_ns(CORE, "events", *READ),),
     # network policies and ingresses
@@ -113,7 +126,8 @@ TABLE: Final[dict[str, tuple[Grant, ...]]] = {
     "chaosk8s.networking.actions.delete_ingress": (_ns(NET, "ingresses", "list", "delete"),),
     "chaosk8s.networking.actions.update_ingress": (_ns(NET, "ingresses", "get", "patch"),),
     "chaosk8s.networking.probes.ingress_exists": (_ns(NET, "ingresses", *READ),),
-    # Chaos Mesh (through the CRD actions; deleting the resource is the revert)
+    # Chaos Mesh (through the CRD actions; deleting the resource is the revert); the count's
+    # pods list in the selector's namespaces is added per step (_mesh_pod_namespaces)
     **{f"chaosk8s.chaosmesh.network.actions.{f}": (
         _ns(MESH, "networkchaos", "get", "list", "create", "delete"),) for f in (
         "add_latency", "set_loss", "duplicate_packets", "corrupt_packets", "reorder_packets",
@@ -199,6 +213,156 @@ def _grants(full: str, args: dict[str, Any], experiment: dict[str, Any], where: 
                      "chaos-suite schedule cannot derive its permissions")
 
 
+# ---------------------------------------------------------------- Chaos Mesh
+
+MESH_MODULE: Final = chaosmesh.__name__  # chaos_suite.faults.chaosmesh
+_SWEEP, _EXACT = "delete_chaos_resources", chaosmesh.EXACT_REVERT
+# arguments of a Chaos Mesh step that decide where it acts and what it lists (the rest, like a
+# latency, is filled only at run time and does not change the permissions)
+_PLACE_ARGS: Final = ("ns", "namespaces", "direction", "namespaces_selectors",
+                      "target_namespaces_selectors", "group", "plural")
+_PLACE_SPEC: Final = ("selector", "target", "direction")
+# chaosk8s modules whose steps may create a Chaos Mesh resource the blast-radius count reads
+_CREATES_MESH: Final = ("chaosk8s.chaosmesh.", "chaosk8s.crd.")
+
+
+def _filled(experiment: dict[str, Any], value: Any, where: str) -> Any:
+    """`value` with every `${key}` string (mapping keys too) filled as `_configured` does."""
+    if isinstance(value, dict):
+        return {_configured(experiment, k, where): _filled(experiment, v, where)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(experiment, v, where) for v in value]
+    return _configured(experiment, value, where)
+
+
+def _placed(args: dict[str, Any], experiment: dict[str, Any], where: str, *names: str
+            ) -> dict[str, Any]:
+    """The step's arguments with those that place it (and `names`) filled from the
+    configuration; of an inline `resource`, its kind, metadata and spec's selector, target and
+    direction."""
+    out = dict(args)
+    for key in (*_PLACE_ARGS, *names):
+        if key in out:
+            out[key] = _filled(experiment, out[key], where)
+    resource = out.get("resource")
+    if isinstance(resource, dict):
+        resource = dict(resource)
+        for key in ("kind", "apiVersion", "metadata"):
+            if key in resource:
+                resource[key] = _filled(experiment, resource[key], where)
+        spec = resource.get("spec")
+        if isinstance(spec, dict):
+            resource["spec"] = {k: _filled(experiment, v, where) if k in _PLACE_SPEC else v
+                                for k, v in spec.items()}
+        out["resource"] = resource
+    return out
+
+
+def _mesh_pod_namespaces(ns: str, spec: dict[str, Any]) -> list[str]:
+    """The namespaces whose pods the blast-radius count lists for a Chaos Mesh spec, as
+    k8s_radius._mesh / _selected_pods read them: of the selector (and of the target when the
+    direction is from/both), the namespaces of `pods` if given, else `namespaces`, else `ns`."""
+    parts = [spec]
+    target = spec.get("target")
+    if isinstance(target, dict) and str(spec.get("direction") or "to") in ("from", "both"):
+        parts.append(target)
+    found: list[str] = []
+    for part in parts:
+        selector = part.get("selector")
+        selector = selector if isinstance(selector, dict) else {}
+        pods = selector.get("pods")
+        if isinstance(pods, dict) and pods:
+            found += [str(k) for k in pods]
+        else:
+            found += k8s_radius._listed(selector.get("namespaces")) or [ns]
+    return found
+
+
+def _counted(provider: dict[str, Any], args: dict[str, Any], where: str
+             ) -> list[tuple[str, Grant]]:
+    """pods list in every namespace the blast-radius count reads for a step creating a Chaos
+    Mesh resource (none for any other step)."""
+    try:
+        found = k8s_radius.chaos_mesh_resource(provider, args)
+    except Exception as exc:  # noqa: BLE001 - an unreadable resource file, a bad selector
+        raise InputError(f"{where}: cannot derive RBAC rules: cannot read the Chaos Mesh "
+                         f"resource it creates ({type(exc).__name__}: {exc})") from None
+    if found is None:
+        return []
+    ns, spec = found
+    return [(pod_ns, _PODS_COUNT) for pod_ns in _mesh_pod_namespaces(ns, spec)]
+
+
+def _mesh_plural(value: Any, what: str, where: str) -> str:
+    if not isinstance(value, str) or value not in chaosmesh.KINDS.values():
+        raise InputError(f"{where}: cannot derive RBAC rules: {what} {value!r} is not the "
+                         "plural of a Chaos Mesh kind chaos_suite knows "
+                         f"({', '.join(chaosmesh.KINDS.values())})")
+    return value
+
+
+def _mesh_grants(func: str, args: dict[str, Any], where: str) -> list[tuple[str, Grant]]:
+    """(namespace, grant) of a chaos_suite.faults.chaosmesh step (`args` placed): a creation
+    creates its plural in `ns` and its exact revert (delete_chaos_resource) gets and deletes
+    it; delete_chaos_resource gets and deletes; the run-label sweep (delete_chaos_resources)
+    lists every plural of KINDS (a 403 on one fails it) and deletes what it finds, in `ns` or,
+    without one, across the cluster."""
+    ns = str(args.get("ns") or DEFAULT_NS)
+    if func in chaosmesh.REVERTS:
+        if func == "create_chaos_resource":
+            resource = args.get("resource")
+            kind = resource.get("kind") if isinstance(resource, dict) else None
+            if kind not in chaosmesh.KINDS:
+                raise InputError(f"{where}: cannot derive RBAC rules: create_chaos_resource "
+                                 f"needs a resource whose kind is a Chaos Mesh kind "
+                                 f"chaos_suite knows ({', '.join(chaosmesh.KINDS)}), not "
+                                 f"{kind!r}")
+        exact = chaosmesh.revert_of(func, {**args, "ns": ns})
+        if exact is None:  # the revert would be the sweep across the cluster: name it
+            raise InputError(f"{where}: cannot derive RBAC rules: {func} needs a literal "
+                             "name (metadata.name of create_chaos_resource's resource): its "
+                             "revert deletes exactly that resource")
+        plural = str(exact["arguments"]["plural"])
+        return [(ns, _ns(MESH, plural, "create")), *_mesh_grants(_EXACT, exact["arguments"],
+                                                                 where)]
+    if func == _EXACT:
+        return [(ns, _ns(MESH, _mesh_plural(args.get("plural"), "plural", where),
+                         "get", "delete"))]
+    if func == _SWEEP:
+        if args.get("ns"):
+            return [(ns, _ns(MESH, plural, "list", "delete"))
+                    for plural in chaosmesh.KINDS.values()]
+        return [(ns, _cluster(MESH, plural, "list", "delete"))
+                for plural in chaosmesh.KINDS.values()]
+    raise InputError(f"{where}: {MESH_MODULE} function {quoted(func)} has no RBAC mapping; "
+                     "chaos-suite schedule cannot derive its permissions")
+
+
+def step_grants(provider: dict[str, Any], experiment: dict[str, Any], where: str
+                ) -> list[tuple[str, Grant]]:
+    """(namespace, grant) of one step (the namespace is ignored for a cluster-scoped grant):
+    a chaosk8s or chaos_suite.faults.chaosmesh python step, with what its revert and the
+    blast-radius count need; nothing for any other step."""
+    module = str(provider.get("module", ""))
+    if provider.get("type") != "python" or not (module.startswith("chaosk8s")
+                                                or module == MESH_MODULE):
+        return []
+    func = str(provider.get("func", ""))
+    raw = provider.get("arguments") or {}
+    args: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if module == MESH_MODULE:
+        placed = _placed(args, experiment, where, "name")  # the exact revert names it
+        return _mesh_grants(func, placed, where) + _counted(provider, placed, where)
+    grants = _grants(f"{module}.{func}", args, experiment, where)
+    ns = str(_configured(experiment, args.get("ns", DEFAULT_NS), where)) \
+        if any(not g[3] for g in grants) else DEFAULT_NS
+    placed_grants = [(ns, g) for g in grants]
+    if module.startswith(_CREATES_MESH):  # raw chaosk8s Chaos Mesh or CRD creations
+        placed_grants += _counted(provider, _placed(args, experiment, where), where)
+    return placed_grants
+
+
 def _merge(rules: dict[tuple[str, str], set[str]], grant: Grant) -> None:
     group, resource, verbs, _ = grant
     rules.setdefault((group, resource), set()).update(verbs)
@@ -210,24 +374,14 @@ def _as_rules(merged: dict[tuple[str, str], set[str]]) -> list[dict[str, Any]]:
 
 
 def derive_rules(resolved: ResolvedPlan, extra_namespaces: Iterable[str] = ()) -> Rules:
-    """The rules of every chaosk8s step of every scenario (actions, probes, rollbacks)."""
+    """The rules of every chaosk8s and chaos_suite.faults.chaosmesh step of every scenario
+    (actions, probes, rollbacks), with the reads of the blast-radius count."""
     by_ns: dict[str, dict[tuple[str, str], set[str]]] = {ns: {} for ns in extra_namespaces}
     cluster: dict[tuple[str, str], set[str]] = {}
     for scenario in resolved.scenarios:
         for step in experiment_steps(scenario.experiment):
-            provider = step.provider
-            module = str(provider.get("module", ""))
-            if provider.get("type") != "python" or not module.startswith("chaosk8s"):
-                continue
-            full = f"{module}.{provider.get('func', '')}"
-            args = provider.get("arguments") or {}
-            args = args if isinstance(args, dict) else {}
             where = f"scenario {quoted(scenario.name)}: {step.label}"
-            for grant in _grants(full, args, scenario.experiment, where):
-                if grant[3]:
-                    _merge(cluster, grant)
-                    continue
-                ns = _configured(scenario.experiment, args.get("ns", DEFAULT_NS), where)
-                _merge(by_ns.setdefault(str(ns), {}), grant)
+            for ns, grant in step_grants(step.provider, scenario.experiment, where):
+                _merge(cluster if grant[3] else by_ns.setdefault(ns, {}), grant)
     return Rules({ns: _as_rules(rules) for ns, rules in sorted(by_ns.items())},
                  _as_rules(cluster))
