@@ -5,9 +5,9 @@ Resolution, once per run (plan.json), so the report never guesses which tool's w
 
 - ``detection.windows`` in the environment (google, sloth, pyrra or a window file) wins;
 - else the embedded stack's short gameday set (``embedded.SHORT_WINDOWS``) when it runs;
-- else the set of the tool that owns the SLO file (Sloth's for a Sloth file, Pyrra's for a
-  Pyrra file, the SRE workbook's for OpenSLO and chaos_suite's own format), as ``slo explain``
-  and ``slo rules`` use it.
+- else the SLO's OpenSLO alert policies when it has any, or the set of the tool that owns the
+  SLO file (Sloth's for a Sloth file, Pyrra's for a Pyrra file, the SRE workbook's for OpenSLO
+  and chaos_suite's own format), as ``slo explain`` and ``slo rules`` use it.
 
 Intervals: the environment's ``detection.evaluation_interval`` / ``scrape_interval``; else 1 s
 for the embedded stack (it scrapes and evaluates every second) and Prometheus's own default,
@@ -91,14 +91,15 @@ def alerting_record(spec: SLOSpec, env: EnvironmentModel, environment_path: Path
         window_set=name,
         alerts=tuple(BurnAlertRecord(severity=a.severity, long_seconds=a.long_s,
                                      short_seconds=a.short_s, factor=a.factor,
-                                     for_seconds=a.for_s) for a in alerts),
+                                     for_seconds=a.for_s, policy=a.policy) for a in alerts),
         evaluation_interval_seconds=every, scrape_interval_seconds=scrape,
         chosen_by=chosen_by, note=note)
 
 
 def window_set_of(alerting: AlertingRecord) -> WindowSet:
     return WindowSet(alerting.window_set, tuple(
-        BurnAlert(a.severity, a.long_seconds, a.short_seconds, a.factor, a.for_seconds)
+        BurnAlert(a.severity, a.long_seconds, a.short_seconds, a.factor, a.for_seconds,
+                  a.policy)
         for a in alerting.alerts), alerting.note)
 
 

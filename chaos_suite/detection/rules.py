@@ -45,6 +45,7 @@ from chaos_suite.detection.windows import (
     WindowSetError,
     builtin_window_set,
     custom_window_set,
+    policy_window_set,
     prom_duration,
 )
 from chaos_suite.errors import InputError
@@ -67,8 +68,12 @@ _BARE_SELECTOR = re.compile(rf"\s*({_SELECTOR})\s*", re.DOTALL)
 
 def window_set_for(spec: SLOSpec, windows: str | WindowSet | None) -> WindowSet:
     """The alerts ``spec`` gets: the built-in set named (google, sloth, pyrra), a custom set,
-    or (None) the set of the tool that owns the SLO, as ``slo explain`` shows it. Raises
+    or (None) its OpenSLO alert policies when it has any, else the set of the tool that owns the
+    SLO, as ``slo explain`` shows it. Raises
     InputError naming the SLO when no row fits its window."""
+    policies = policy_window_set(spec.alert_policies) if windows is None else None
+    if policies is not None and policies.alerts:
+        return policies
     name = _OWN_SET[spec.alerting] if windows is None else windows
     try:
         if isinstance(name, WindowSet):
@@ -204,11 +209,13 @@ def _alert_rule(spec: SLOSpec, set_name: str, alert: BurnAlert, selector: str, b
     factor = _number(alert.factor)
     threshold = f"({factor} * {budget})"
     long_text, short_text = prom_duration(alert.long_s), prom_duration(alert.short_s)
+    over_long = f"(\n  {sli_error_metric(alert.long_s)}{selector} > {threshold}\n)\n"
     rule: dict[str, Any] = {
         "alert": ALERT_NAME,
-        "expr": f"(\n  {sli_error_metric(alert.short_s)}{selector} > {threshold}\n)\n"
-                f"and ignoring (sloth_window)\n"
-                f"(\n  {sli_error_metric(alert.long_s)}{selector} > {threshold}\n)\n",
+        # a single-window alert (an OpenSLO burnrate condition) has one clause
+        "expr": over_long if alert.short_s == alert.long_s else (
+            f"(\n  {sli_error_metric(alert.short_s)}{selector} > {threshold}\n)\n"
+            f"and ignoring (sloth_window)\n{over_long}"),
     }
     if alert.for_s > 0:
         rule["for"] = prom_duration(alert.for_s)
@@ -225,12 +232,15 @@ def _alert_rule(spec: SLOSpec, set_name: str, alert: BurnAlert, selector: str, b
         "chaos_suite_short": short_text,
         "chaos_suite_factor": factor,
     }
+    if alert.policy is not None:
+        rule["labels"]["openslo_alert_policy"] = alert.policy
     rule["annotations"] = {
         "title": f"({alert.severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} SLO "
                  "error budget burn rate is too fast.",
         "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate "
                    "is over expected.",
-        "description": f"error ratio over {long_text} and over {short_text} above {factor} x the "
+        "description": f"error ratio over {long_text}"
+                       f"{'' if short_text == long_text else f' and over {short_text}'} above {factor} x the "
                        f"error budget {budget} ({_number(round(spent, 6))}% of the "
                        f"{prom_duration(spec.slo.window_seconds)} budget in {long_text}{hold})",
     }

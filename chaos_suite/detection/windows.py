@@ -12,16 +12,19 @@ writes, the table ``slo explain`` prints and the coverage ``predict`` computes r
   ``for`` 2m, 15m, 1h, 3h (Pyrra's critical and warning are page and ticket here).
 
 A custom set (``--windows FILE``, detection/window_file.py) states its rows absolutely: they are
-not rescaled to the SLO window, so a gameday on a test target can use 1m/5s windows.
+not rescaled to the SLO window, so a gameday on a test target can use 1m/5s windows. An OpenSLO
+SLO with alert policies is alerted on by them (``openslo-policies``: one single-window row per
+burnrate condition, named after its policy).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from chaos_suite.slo.alerting import AlertSource, alert_windows
+from chaos_suite.slo.alerting import AlertPolicy, AlertSource, alert_windows
 
 Severity = Literal["page", "ticket"]
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
@@ -45,6 +48,7 @@ class BurnAlert:
     short_s: float
     factor: float
     for_s: float = 0.0
+    policy: str | None = None  # the OpenSLO AlertPolicy this alert implements, if any
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -59,8 +63,9 @@ class BurnAlert:
 
     @property
     def key(self) -> str:
-        """Names the alert within its SLO (``page-1h-5m``): the ``chaos_suite_alert`` label."""
-        return alert_key(self.severity, self.long_s, self.short_s)
+        """Names the alert within its SLO (``page-1h-5m``, or the OpenSLO policy's name): the
+        ``chaos_suite_alert`` label."""
+        return self.policy or alert_key(self.severity, self.long_s, self.short_s)
 
     def budget_consumed(self, window_s: float) -> float:
         """The budget share a burn at exactly ``factor`` spends over the long window."""
@@ -93,6 +98,33 @@ def builtin_window_set(name: str, window_s: float,
     alerts = tuple(BurnAlert(_page_or_ticket(row.severity), row.long_window_s, row.short_window_s,
                              row.burn_rate, row.for_s or 0.0) for row in usable)
     return _without(WindowSet(name, alerts, rows.note), disabled)
+
+
+POLICY_SET = "openslo-policies"
+_PAGING = frozenset({"page", "critical"})
+
+
+def policy_window_set(policies: Sequence[AlertPolicy]) -> WindowSet | None:
+    """The alerts an SLO's OpenSLO alert policies state, one per burnrate condition: the burn
+    rate over ``lookbackWindow`` above ``threshold`` for ``alertAfter`` (a single window: long
+    and short are the lookback). Severity ``page`` or ``critical`` pages, any other tickets.
+    Policies that do not alert when breaching, or whose condition is not "above", are left out
+    and said in the note. None when the SLO has no policy."""
+    if not policies:
+        return None
+    alerts: list[BurnAlert] = []
+    left_out: list[str] = []
+    for policy in policies:
+        for condition in policy.conditions:
+            if not policy.when_breaching or condition.op not in (None, "gt", "gte"):
+                left_out.append(policy.name)
+                continue
+            severity: Severity = "page" if condition.severity.lower() in _PAGING else "ticket"
+            alerts.append(BurnAlert(severity, condition.lookback_s, condition.lookback_s,
+                                    condition.threshold, condition.alert_after_s, policy.name))
+    note = (f"alert policies not alerting on a burn rate above a threshold: "
+            f"{', '.join(left_out)}" if left_out else None)
+    return WindowSet(POLICY_SET, tuple(alerts), note)
 
 
 def custom_window_set(template: WindowSet, disabled: frozenset[str] = frozenset()) -> WindowSet:

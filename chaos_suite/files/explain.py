@@ -1,14 +1,15 @@
 """`slo explain`: what an SLO means in budget terms (docs/architecture.md §2): objective, window
 (as written: rolling or calendar-aligned), budget as a share and as seconds of full outage, the
 budgeting method's own figures, and the burn-rate alerts of the tool that owns the SLO (the SRE
-workbook's for chaos_suite and OpenSLO files, Sloth's or Pyrra's for theirs)."""
+workbook's for chaos_suite and OpenSLO files, Sloth's or Pyrra's for theirs), or those of its
+OpenSLO alert policies when it has any."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from chaos_suite.detection.windows import alert_key
+from chaos_suite.detection.windows import POLICY_SET, alert_key, policy_window_set
 from chaos_suite.files.slo_file import PrometheusSource, SLOSpec
 from chaos_suite.slo.alerting import AlertSource, alert_windows, exact
 from chaos_suite.slo.budgeting import BudgetingMethod
@@ -22,6 +23,12 @@ _ALERT_TITLES = {
 }
 
 
+def _alert_title(source: str) -> str:
+    if source == POLICY_SET:
+        return "burn-rate alerts of its OpenSLO alert policies (one window each, with alertAfter)"
+    return _ALERT_TITLES[AlertSource(source)]
+
+
 def _budget(objective: float) -> float:
     # in Decimal from the objective's shortest repr: 1 − 0.999 is 0.001, not 0.0010000000000000009
     return float(1 - Decimal(repr(objective)))
@@ -33,7 +40,6 @@ def explain_json(specs: list[SLOSpec]) -> list[dict[str, Any]]:
     for spec in specs:
         slo = spec.slo
         budget = _budget(slo.objective)
-        windows = alert_windows(spec.alerting, slo.window_seconds, spec.alerts_disabled)
         budgeting = spec.budgeting
         slices = budgeting.slices_in(slo.window_seconds)
         out.append({
@@ -61,22 +67,7 @@ def explain_json(specs: list[SLOSpec]) -> list[dict[str, Any]]:
                 "slices_in_window": None if slices is None else exact(slices),
                 "budget_slices": None if slices is None else exact(budget * slices),
             },
-            "alerts_from": str(windows.source),
-            "alerts_note": windows.note,
-            "alerts": [
-                {
-                    # the label `slo rules` puts on this row's alert, to match one to the other
-                    "chaos_suite_alert": alert_key(row.severity, row.long_window_s,
-                                                   row.short_window_s),
-                    "severity": row.severity,
-                    "long_window_seconds": row.long_window_s,
-                    "short_window_seconds": row.short_window_s,
-                    "for_seconds": row.for_s,
-                    "burn_rate": exact(row.burn_rate),
-                    "budget_consumed": exact(row.budget_consumed),
-                }
-                for row in windows.rows
-            ],
+            **_alerts(spec),
             "alert_policies": [
                 {
                     "name": policy.name,
@@ -92,6 +83,38 @@ def explain_json(specs: list[SLOSpec]) -> list[dict[str, Any]]:
             ],
         })
     return out
+
+
+def _alerts(spec: SLOSpec) -> dict[str, Any]:
+    """The alerts ``slo rules`` raises for the SLO: its OpenSLO alert policies when it has
+    usable ones, else the windows of the tool that owns it."""
+    policies = policy_window_set(spec.alert_policies)
+    if policies is not None and policies.alerts:
+        return {"alerts_from": POLICY_SET, "alerts_note": policies.note, "alerts": [{
+            "chaos_suite_alert": a.key, "severity": a.severity,
+            "long_window_seconds": a.long_s, "short_window_seconds": a.short_s,
+            "for_seconds": a.for_s, "burn_rate": exact(a.factor),
+            "budget_consumed": exact(a.budget_consumed(spec.slo.window_seconds)),
+        } for a in policies.alerts]}
+    windows = alert_windows(spec.alerting, spec.slo.window_seconds, spec.alerts_disabled)
+    return {
+        "alerts_from": str(windows.source),
+        "alerts_note": windows.note,
+        "alerts": [
+            {
+                # the label `slo rules` puts on this row's alert, to match one to the other
+                "chaos_suite_alert": alert_key(row.severity, row.long_window_s,
+                                               row.short_window_s),
+                "severity": row.severity,
+                "long_window_seconds": row.long_window_s,
+                "short_window_seconds": row.short_window_s,
+                "for_seconds": row.for_s,
+                "burn_rate": exact(row.burn_rate),
+                "budget_consumed": exact(row.budget_consumed),
+            }
+            for row in windows.rows
+        ],
+    }
 
 
 def human(value: float, digits: int = 6) -> str:
@@ -149,7 +172,7 @@ def explain_text(specs: list[SLOSpec]) -> str:
             f"= {human(item['full_outage_seconds'])} s of full outage per window "
             f"({format_duration(item['full_outage_seconds'])})",
             *_budgeting_lines(item),
-            f"  {_ALERT_TITLES[AlertSource(item['alerts_from'])]}:",
+            f"  {_alert_title(item['alerts_from'])}:",
         ]
         if item["alerts"]:
             with_for = any(row["for_seconds"] is not None for row in item["alerts"])

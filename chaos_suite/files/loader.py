@@ -302,12 +302,18 @@ def resolve_model(plan: GamedayModel, path: Path, env_override: str | None = Non
             raise UnknownSLOError(f"{file}: count_from_load[{i}]: unknown SLO '{slo_name}' "
                                   f"(defined in {defined_in}: {', '.join(sorted(names))})")
     for i, scenario in enumerate(plan.scenarios):
-        for slo_name in scenario.expect:
+        for slo_name, expectation in scenario.expect.items():
             if slo_name not in names:
                 raise UnknownSLOError(
                     f"{file}: scenarios[{i}].expect.{slo_name}: unknown SLO "
                     f"(defined in {defined_in}: {', '.join(sorted(names))})"
                 )
+            wanted = expectation.alert.policy if expectation.alert is not None else None
+            policies = [p.name for s in slos if s.name == slo_name for p in s.alert_policies]
+            if wanted is not None and wanted not in policies:
+                raise ValidationError(file, f"scenarios[{i}].expect.{slo_name}.alert.policy",
+                                      f"SLO '{slo_name}' has no OpenSLO alert policy '{wanted}'"
+                                      f" (it has: {', '.join(policies) or 'none'})")
     if env_override is not None:
         environment, env_path = resolve_environment(env_override, None, "--env", "")
     else:

@@ -161,12 +161,25 @@ class Hypothesis(StrictModel):
 
 class AlertExpectation(StrictModel):
     """The alert expected to fire under the fault: Prometheus's ``alertname`` and labels it
-    must carry (e.g. ``{sloth_slo: availability, severity: page}``)."""
+    must carry (e.g. ``{sloth_slo: availability, severity: page}``), or the SLO's OpenSLO
+    alert ``policy`` by name (the alert ``slo rules`` writes for it; it pages when the policy
+    has notification targets)."""
 
-    name: str = Field(min_length=1, description="the alert's alertname")
+    name: str | None = Field(default=None, min_length=1, description="the alert's alertname")
+    policy: str | None = Field(default=None, min_length=1, description=(
+        "an OpenSLO AlertPolicy of the SLO, instead of name and labels"))
     labels: dict[str, str] = Field(default_factory=dict, description="labels it must carry")
     within: Duration | None = Field(default=None, description="of fault onset (else: late)")
-    page: bool = Field(default=False, description="Alertmanager should notify (page)")
+    page: bool | None = Field(default=None, description=(
+        "Alertmanager should notify (page); default: no, or with policy whether it has "
+        "notification targets"))
+
+    @model_validator(mode="after")
+    def _one_alert(self) -> AlertExpectation:
+        if (self.name is None) == (self.policy is None):
+            raise ValueError("give exactly one of name (its alertname) or policy (an OpenSLO "
+                             "alert policy of the SLO)")
+        return self
 
 
 class Expectation(StrictModel):

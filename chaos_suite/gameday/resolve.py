@@ -11,10 +11,11 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from chaos_suite.detection.coverage import alerting_record
+from chaos_suite.detection.rules import ALERT_NAME
 from chaos_suite.files.loader import ResolvedPlan
 from chaos_suite.files.plan import AbortRule, GamedayModel, Shape
 from chaos_suite.files.plan import AlertExpectation as PlanAlert
-from chaos_suite.files.slo_file import LoadSource
+from chaos_suite.files.slo_file import LoadSource, SLOSpec
 from chaos_suite.record.models import (
     AbortRuleRecord,
     AlertExpectation,
@@ -149,7 +150,8 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
                                       max_budget_consumed=exp.max_budget_consumed,
                                       max_peak_burn_rate=exp.max_peak_burn_rate,
                                       recover_within_seconds=exp.recover_within,
-                                      alert=_alert(exp.alert), no_alert=exp.no_alert)
+                                      alert=_alert(exp.alert, resolved.slo(name)),
+                                      no_alert=exp.no_alert)
                     for name, exp in spec.expect.items()
                 },
                 hypothesis=spec.hypothesis,
@@ -160,11 +162,22 @@ def plan_record(resolved: ResolvedPlan, run_id: str) -> RunPlan:
     )
 
 
-def _alert(alert: PlanAlert | None) -> AlertExpectation | None:
+def _alert(alert: PlanAlert | None, spec: SLOSpec) -> AlertExpectation | None:
+    """The plan's alert expectation as the record states it: an OpenSLO policy becomes the
+    alert ``slo rules`` writes for it (its alertname and policy label; it pages when the
+    policy has notification targets). The policy's existence was checked at resolution."""
     if alert is None:
         return None
+    if alert.policy is not None:
+        policy = next(p for p in spec.alert_policies if p.name == alert.policy)
+        return AlertExpectation(
+            name=ALERT_NAME, labels={"sloth_slo": spec.name, "openslo_alert_policy": policy.name,
+                                     **alert.labels},
+            within_seconds=alert.within,
+            page=alert.page if alert.page is not None else bool(policy.targets))
+    assert alert.name is not None
     return AlertExpectation(name=alert.name, labels=dict(alert.labels),
-                            within_seconds=alert.within, page=alert.page)
+                            within_seconds=alert.within, page=bool(alert.page))
 
 
 def _load_record(resolved: ResolvedPlan) -> LoadRecord:
@@ -174,7 +187,10 @@ def _load_record(resolved: ResolvedPlan) -> LoadRecord:
     return LoadRecord(locustfile=str(resolved.locustfile), shape=shape,
                       host=resolved.plan.load.host, shape_from=choice.origin,
                       shape_class=choice.shape_class, workers=resolved.plan.load.workers,
-                      min_workers=resolved.plan.load.min_workers)
+                      min_workers=resolved.plan.load.min_workers,
+                      local_workers=resolved.plan.load.local_workers,
+                      master_bind=resolved.plan.load.master_bind,
+                      master_port=resolved.plan.load.master_port)
 
 
 _TARGET: TypeAdapter[LocalTargetRecord | KubernetesTargetRecord | HttpTargetRecord] = \

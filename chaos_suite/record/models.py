@@ -95,6 +95,7 @@ class BurnAlertRecord(RecordModel):
     short_seconds: float = Field(gt=0)
     factor: float = Field(gt=0)
     for_seconds: Seconds = 0.0
+    policy: str | None = None  # the OpenSLO AlertPolicy it implements
 
 
 class AlertingRecord(RecordModel):
@@ -200,8 +201,11 @@ class LoadRecord(RecordModel):
     host: str | None = None
     shape_from: Literal["plan", "locustfile", "default"] = "plan"
     shape_class: str | None = None
-    workers: Count = 0  # 0: one Locust process; N: a master and N local workers
+    workers: Count = 0  # 0: one Locust process; N: a master and N workers in all
     min_workers: Count | None = None  # workers that must stay (None: all of them)
+    local_workers: Count | None = None  # of ``workers``, started here (None: all of them)
+    master_bind: str | None = None  # where the master listened for remote workers
+    master_port: int | None = Field(default=None, ge=1, le=65535)
 
 
 class LocalTargetRecord(RecordModel):

@@ -31,7 +31,8 @@ def _rows(record: AlertingRecord) -> list[tuple[str, float, float, float, float]
 @pytest.mark.parametrize(("file", "tool"), [
     (DATA / "sloth" / "service.yaml", "sloth"),
     (DATA / "pyrra" / "ratio.yaml", "pyrra"),
-    (DATA / "openslo" / "multi-document.yaml", "google"),
+    (DATA / "openslo" / "threshold.yaml", "google"),
+    (DATA / "openslo" / "multi-document.yaml", "openslo-policies"),
     (ROOT / "gamedays" / "slos" / "checkout.yaml", "google"),
 ])
 def test_without_detection_config_each_slo_gets_its_own_tools_windows(file: Path, tool: str
@@ -41,6 +42,9 @@ def test_without_detection_config_each_slo_gets_its_own_tools_windows(file: Path
     assert (record.window_set, record.chosen_by) == (tool, "slo-file")
     # Prometheus's own default intervals, said as such
     assert record.evaluation_interval_seconds == record.scrape_interval_seconds == 60
+    if tool == "openslo-policies":  # its AlertPolicy: burn rate > 14.4 over 1h for 5m, paging
+        assert _rows(record) == [("page", 3600, 3600, 14.4, 300)]
+        return
     expected = builtin_window_set(tool, spec.slo.window_seconds, spec.alerts_disabled)
     assert _rows(record) == [(a.severity, a.long_s, a.short_s, a.factor, a.for_s)
                              for a in expected.alerts]
@@ -130,3 +134,45 @@ def test_the_plan_record_carries_the_alerting(tmp_path: Path) -> None:
         and a.evaluation_interval_seconds == 15 and a.scrape_interval_seconds == 60
         for a in alerting)
     assert json.loads(record.model_dump_json())["slos"][0]["alerting"]["window_set"] == "google"
+
+
+def _policy_plan(folder: Path, alert: dict[str, object]) -> Path:
+    """The demo plan on the OpenSLO file whose checkout-availability has an AlertPolicy."""
+    plan = _plan_with_env(folder, {})
+    data = yaml.safe_load(plan.read_text())
+    data["slos"] = str(DATA / "openslo" / "multi-document.yaml")
+    data["scenarios"] = data["scenarios"][:1]
+    data["scenarios"][0]["expect"] = {"checkout-availability": {
+        "max_budget_consumed": "5%", "alert": alert}}
+    plan.write_text(yaml.safe_dump(data, sort_keys=False))
+    return plan
+
+
+def test_an_openslo_policy_supplies_the_alert_expectation(tmp_path: Path) -> None:
+    plan = _policy_plan(tmp_path / "plan", {"policy": "checkout-fast-burn", "within": "10m"})
+    record = plan_record(resolve_plan(plan), "run-id")
+    expected = record.scenarios[0].expectations["checkout-availability"].alert
+    assert expected is not None
+    # the alert `slo rules` writes for the policy; it pages: the policy has a notification target
+    assert (expected.name, expected.labels, expected.within_seconds, expected.page) == (
+        "ErrorBudgetBurn", {"sloth_slo": "checkout-availability",
+                            "openslo_alert_policy": "checkout-fast-burn"}, 600, True)
+    [slo] = record.slos
+    assert slo.alerting is not None and slo.alerting.window_set == "openslo-policies"
+    assert [a.policy for a in slo.alerting.alerts] == ["checkout-fast-burn"]
+
+
+@pytest.mark.parametrize(("alert", "says"), [
+    ({"policy": "nope"}, "alert.policy: SLO 'checkout-availability' has no OpenSLO alert policy "
+                         "'nope' (it has: checkout-fast-burn)"),
+    ({"policy": "checkout-fast-burn", "name": "ErrorBudgetBurn"}, "exactly one of name"),
+    ({"within": "1m"}, "exactly one of name"),
+])
+def test_a_bad_policy_expectation_is_one_line_and_exit_2(isolated_state: Path, tmp_path: Path,
+                                                         alert: dict[str, object], says: str
+                                                         ) -> None:
+    plan = _policy_plan(tmp_path / "plan", alert)
+    done = run_cli("gameday", "run", str(plan), "--dry-run", timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "plan.yaml" in lines[0], lines

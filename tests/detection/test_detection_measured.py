@@ -5,6 +5,7 @@ and the test's own. Truth: Prometheus's own ALERTS samples and the webhook the t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -60,13 +61,9 @@ def _rules(folder: Path, slo_file: Path, factor: float) -> Path:
     return out
 
 
-@pytest.fixture()
-def stack(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    folder = tmp_path / "plan"
-    folder.mkdir()
-    fires = _slo_file(folder, "server-availability")
-    never = _slo_file(folder, "server-impossible")
-    rules = [_rules(folder, fires, 10), _rules(folder, never, 1000)]
+@contextlib.contextmanager
+def _stack(tmp_path: Path, folder: Path, rules: list[Path], slo_files: list[Path]
+           ) -> Iterator[dict[str, Any]]:
     webhook_port = _free_port()
     with standing_target() as status, WebhookSink() as sink, \
             start_alertmanager([sink.url, f"http://127.0.0.1:{webhook_port}/"],
@@ -75,17 +72,94 @@ def stack(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
                              rule_files=rules, alertmanager=am.address) as prom:
         prom.wait_scraped()
         yield {"folder": folder, "prom": prom, "am": am, "sink": sink,
-               "webhook_port": webhook_port, "slo_files": [fires, never]}
+               "webhook_port": webhook_port, "slo_files": slo_files}
 
 
-def _write_plan(stack: dict[str, Any], *, fault_s: float, silence: bool = False) -> Path:
+@pytest.fixture()
+def stack(isolated_state: Path, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    fires = _slo_file(folder, "server-availability")
+    never = _slo_file(folder, "server-impossible")
+    with _stack(tmp_path, folder, [_rules(folder, fires, 10), _rules(folder, never, 1000)],
+                [fires, never]) as running:
+        yield running
+
+
+# An OpenSLO SLO whose inline AlertPolicy pages when the burn rate over 10 s is above 10 for 2 s
+OPENSLO = {
+    "apiVersion": "openslo/v1", "kind": "SLO", "metadata": {"name": "server-openslo"},
+    "spec": {
+        "service": "checkout",
+        "indicator": {"metadata": {"name": "non-5xx"}, "spec": {"ratioMetric": {
+            "counter": True,
+            "bad": {"metricSource": {"type": "Prometheus", "spec": {"query": BAD}}},
+            "total": {"metricSource": {"type": "Prometheus", "spec": {"query": TOTAL}}}}}},
+        "timeWindow": [{"duration": "30d", "isRolling": True}],
+        "budgetingMethod": "Occurrences",
+        "objectives": [{"target": 0.99}],
+        "alertPolicies": [{"kind": "AlertPolicy", "metadata": {"name": "fast-burn"}, "spec": {
+            "alertWhenBreaching": True,
+            "conditions": [{"kind": "AlertCondition", "metadata": {"name": "burn-10"}, "spec": {
+                "severity": "page", "condition": {"kind": "burnrate", "op": "gt",
+                                                  "threshold": 10, "lookbackWindow": "10s",
+                                                  "alertAfter": "2s"}}}],
+            "notificationTargets": [{"kind": "AlertNotificationTarget",
+                                     "metadata": {"name": "on-call"},
+                                     "spec": {"target": "webhook"}}]}}]}}
+
+
+def test_an_openslo_alert_policy_is_the_alert_written_expected_and_measured(
+        isolated_state: Path, tmp_path: Path) -> None:
+    """`slo rules` writes the policy's alert (no --windows: an SLO with policies is alerted on
+    by them); the plan expects it by the policy's name; the run measures it, pages (the policy
+    has a notification target) and predicts it from the same single-window row."""
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    slo_file = folder / "openslo.yaml"
+    slo_file.write_text(yaml.safe_dump(OPENSLO))
+    rules = folder / "openslo-rules.yaml"
+    done = run_cli("slo", "rules", str(slo_file), "--eval-interval", "1s", "--out", str(rules))
+    assert done.returncode == 0, done.stderr
+    with _stack(tmp_path, folder, [rules], [slo_file]) as running:
+        plan = _write_plan(running, fault_s=12, alerts={
+            "server-openslo": {"max_budget_consumed": "100%",
+                               "alert": {"policy": "fast-burn", "within": "40s"}}},
+            detection={"evaluation_interval": "1s", "scrape_interval": "1s"})
+        result = run_cli("gameday", "run", str(plan), "--reports", str(tmp_path / "r"))
+        assert result.returncode in (0, 1), result.stdout + result.stderr
+        run_dir = only_run_dir(tmp_path / "r")
+        onset = next(e["t"] for e in events(run_dir) if e["type"] == "fault_injected")
+        truth = _alerts_truth(running["prom"].url, "server-openslo", "firing")[0]
+        paged = running["sink"].first_firing(openslo_alert_policy="fast-burn")
+    report = json.loads((run_dir / "report.json").read_text())
+    [measured] = report["scenarios"][0]["detection"]["slos"]
+    assert measured["expected"]["alert"]["labels"] == {
+        "sloth_slo": "server-openslo", "openslo_alert_policy": "fast-burn"}
+    assert measured["expected"]["alert"]["page"] is True
+    assert measured["verdict"] == "detected", measured
+    assert paged is not None
+    assert abs(measured["time_to_detect_seconds"] - (truth - onset)) <= EVAL_S
+    assert abs(measured["time_to_page_seconds"] - (paged - onset)) <= EVAL_S
+    predicted = report["scenarios"][0]["slos"][0]["predicted_coverage"]
+    assert predicted["window_set"] == "openslo-policies"
+    assert [a["alert"] for a in predicted["alerts"]] == ["fast-burn"]
+    print(f"policy alert: predicted {predicted['page_after_seconds']} s, measured "
+          f"{measured['time_to_detect_seconds']} s")
+    assert abs(predicted["page_after_seconds"] - measured["time_to_detect_seconds"]) \
+        <= predicted["resolution_seconds"], (predicted, measured)
+
+
+def _write_plan(stack: dict[str, Any], *, fault_s: float, silence: bool = False,
+                alerts: dict[str, Any] | None = None, detection: dict[str, Any] | None = None
+                ) -> Path:
     folder: Path = stack["folder"]
     (folder / "environments").mkdir(exist_ok=True)
     # the windows and intervals the rules of server-availability were written with, so the
     # report's predicted coverage is for the alert Prometheus evaluates
-    detection: dict[str, Any] = {"webhook_port": stack["webhook_port"],
-                                 "windows": str(folder / "server-availability-windows.yaml"),
-                                 "evaluation_interval": "1s", "scrape_interval": "1s"}
+    detection = {"webhook_port": stack["webhook_port"], **(detection or {
+        "windows": str(folder / "server-availability-windows.yaml"),
+        "evaluation_interval": "1s", "scrape_interval": "1s"})}
     if silence:
         detection["silence"] = {"sloth_service": "checkout"}
     (folder / "environments" / "standing.yaml").write_text(yaml.safe_dump({
@@ -104,7 +178,7 @@ def _write_plan(stack: dict[str, Any], *, fault_s: float, silence: bool = False)
             "hypothesis": {"window": "2s", "max_burn_rate": 1000},
             "load": {"locustfile": str(ROOT / "loadtests/checkout.py"),
                      "shape": {"kind": "steady", "users": 5, "spawn_rate": 5}},
-            "scenarios": [{"name": "errors", "experiment": "errors.json", "expect": {
+            "scenarios": [{"name": "errors", "experiment": "errors.json", "expect": alerts or {
                 "server-availability": {"max_budget_consumed": "100%", "alert": {
                     **alert, "labels": {"sloth_slo": "server-availability", "severity": "page"},
                     "page": not silence}},
