@@ -172,6 +172,9 @@ def start_stack(specs: Sequence[SLOSpec], admin_url: str | None, folder: Path,
     if not admin_url:
         raise InputError("detection.embedded needs a local target (its /metrics is scraped)")
     scrape = admin_url.split("://", 1)[-1].rstrip("/")
+    # absolute: both run with the folder as their working directory, and a run directory under
+    # a relative --reports (the default, reports/) would be looked for inside itself
+    folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     rules = folder / "rules.yaml"
     rules.write_text(generate_rules(prom_specs, windows,

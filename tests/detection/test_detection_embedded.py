@@ -58,7 +58,9 @@ def test_embedded_stack_detects_pages_and_leaves_nothing(isolated_state: Path,
             pytest.skip(f"{binary} not installed")
     plan = _short_demo(tmp_path / "plan")
     reports = tmp_path / "reports"
-    done = run_cli("gameday", "run", str(plan), "--reports", str(reports), timeout=200)
+    # a relative --reports, as the README's command (default reports/) gives it
+    done = run_cli("gameday", "run", str(plan), "--reports", "reports", timeout=200,
+                   cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run_dir = only_run_dir(reports)
     report = json.loads((run_dir / "report.json").read_text())
