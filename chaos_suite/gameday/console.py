@@ -22,11 +22,22 @@ if TYPE_CHECKING:
     from rich.console import Console as RichConsole
 
     from chaos_suite.report import RunAnalysis
+    from chaos_suite.report.analysis import SLOResult
     from chaos_suite.safety.gates import Step
 
 # a line part: text printed as it is, or (text printed as it is, a rich style of ours)
 Part = str | tuple[str, str]
 
+
+
+def _detection_words(row: SLOResult) -> str:
+    """'; detected: fired 9.8 s, paged 10.8 s after onset' when detection was measured."""
+    d = row.detection
+    if d is None or d.verdict is None:
+        return ""
+    times = [f"{label} {value:.1f} s" for label, value in (
+        ("fired", d.time_to_detect), ("paged", d.time_to_page)) if value is not None]
+    return f"; {d.verdict}" + (f": {', '.join(times)} after onset" if times else "")
 
 class Console:
     def __init__(self, quiet: bool = False) -> None:
@@ -106,7 +117,7 @@ class Console:
                 self._say(f"  {scenario.name:<24} {row.slo.name:<14} "
                           f"burned {_pct(row.budget_consumed_attributed)} of budget "
                           f"(expected ≤ {_pct(row.expected.max_budget_consumed)}) → ",
-                          (row.verdict.value, "bold"))
+                          (row.verdict.value, "bold"), _detection_words(row))
         self._say(f"exit code {analysis.exit_code}")
         for kind, file in written.items():
             if kind != "md":

@@ -62,6 +62,9 @@ def test_embedded_stack_detects_pages_and_leaves_nothing(isolated_state: Path,
     done = run_cli("gameday", "run", str(plan), "--reports", "reports", timeout=200,
                    cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # the end of the run says the detection beside each verdict
+    assert "→ as-expected; detected: fired " in done.stdout, done.stdout[-2000:]
+    assert "→ as-expected; quiet-as-expected" in done.stdout, done.stdout[-2000:]
     run_dir = only_run_dir(reports)
     report = json.loads((run_dir / "report.json").read_text())
     by_name = {s["name"]: s for s in report["scenarios"]}
