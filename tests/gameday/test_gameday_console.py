@@ -84,7 +84,7 @@ def test_every_console_line_prints_user_text_literally(capsys: pytest.CaptureFix
 
     text = "a [/] b [bold]c[/bold] d\\"
     row = SimpleNamespace(slo=SimpleNamespace(name=text), verdict=SimpleNamespace(value=text),
-                          budget_consumed_attributed=None,
+                          budget_consumed_attributed=None, detection=None,
                           expected=SimpleNamespace(max_budget_consumed=None))
     analysis = SimpleNamespace(scenarios=[SimpleNamespace(name=text, slos=[row])], exit_code=0)
     console = Console()
