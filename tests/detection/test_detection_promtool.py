@@ -2,8 +2,8 @@
 `slo rules` writes, fed with synthetic counters: total requests growing at a steady rate, bad
 ones at the baseline ratio until fault onset t0 and at the fault's ratio after it (expanding
 notation `a+bxN`). One test per window set (google, sloth, pyrra with its `for`, a custom
-gameday set of seconds-long windows), each at a burn rate below every factor, one above the
-ticket factors only, and one above all.
+gameday set of seconds-long windows, an OpenSLO SLO's alert policies), each at a burn rate
+below every factor, one above the ticket factors only, and one above all.
 
 promtool is asked, at every evaluation from two intervals before each predicted firing to two
 after, to see no alert: the alerts it reports instead are those firing, so the first evaluation
@@ -81,6 +81,45 @@ windows:
   - {severity: ticket, long: 20m, short: 2m, factor: 1, for: 1m}
 """
 
+# OpenSLO alert policies: single-window rows (lookbackWindow), one with alertAfter
+OPENSLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: api}
+spec:
+  service: shop
+  indicator:
+    metadata: {name: api-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(http_requests_total{job="api",code="500"})'}
+        total:
+          metricSource: {type: Prometheus, spec: {query: 'sum(http_requests_total{job="api"})'}}
+  timeWindow: [{duration: 1d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.99}]
+  alertPolicies:
+    - kind: AlertPolicy
+      metadata: {name: fast}
+      spec:
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: fast}
+            spec: {severity: critical, condition: {kind: burnrate, op: gt, threshold: 14.4,
+                                                   lookbackWindow: 1m, alertAfter: 10s}}
+    - kind: AlertPolicy
+      metadata: {name: slow}
+      spec:
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: slow}
+            spec: {severity: low, condition: {kind: burnrate, threshold: 3, lookbackWindow: 5m}}
+"""
+
 
 @dataclass(frozen=True)
 class Case:
@@ -105,6 +144,8 @@ CASES = {
     # a gameday's seconds-long windows on a test target scraped every second, evaluated every 2s
     "gameday": Case("gameday", OWN_FORMAT.format(objective="99%", window="1d",
                                                  ratio=f"good: 'sum({OK})'"), 1, 2, 0.5),
+    # an OpenSLO SLO's own alert policies (no --windows): the burn rate over one lookback window
+    "openslo": Case("openslo", OPENSLO, 1, 2, 0.5),
 }
 # (burn rate, the alerts expected to fire): below every factor, above the ticket ones only, all
 BURNS = {
@@ -116,6 +157,7 @@ BURNS = {
               (20, {"page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-4d-6h"})],
     "gameday": [(0.9, set()), (4, {"ticket-10m-1m", "ticket-20m-2m"}),
                 (20, {"page-1m-5s", "page-5m-30s", "ticket-10m-1m", "ticket-20m-2m"})],
+    "openslo": [(0.9, set()), (4, {"slow"}), (20, {"fast", "slow"})],
 }
 AGREEMENT: list[str] = []  # one line per alert, printed with -s
 
@@ -206,7 +248,9 @@ def test_predicted_time_to_fire_agrees_with_promtool(name: str, tmp_path: Path) 
     slo_path = tmp_path / "slo.yaml"
     slo_path.write_text(case.slo_file, encoding="utf-8")
     specs = load_slos([slo_path])
-    chosen: str | WindowSet = case.windows
+    chosen: str | WindowSet | None = case.windows
+    if case.windows == "openslo":
+        chosen = None  # the SLO's alert policies
     if case.windows == "gameday":
         (tmp_path / "gameday.yaml").write_text(GAMEDAY, encoding="utf-8")
         chosen = load_window_set(tmp_path / "gameday.yaml")
