@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.locustfiles import SLOW_CLOSED_LOOP
 from support.stub_target import StubTarget
 
 from chaos_suite.errors import PreflightError, ValidationError
@@ -281,18 +282,6 @@ def test_an_expected_remote_worker_that_never_connects_fails_the_start(
 
 
 # ------------------------------------------------------------------ open loop, 2 workers
-
-
-SLOW_CLOSED_LOOP = """
-    from locust import FastHttpUser, between, task
-
-    class Shopper(FastHttpUser):
-        wait_time = between(0.5, 1.0)  # a closed loop's think time: the arrival shape paces instead
-
-        @task
-        def slow(self):
-            self.client.get("/slow")
-"""
 
 
 def test_an_arrival_shape_holds_its_rate_across_two_workers(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.locustfiles import SLOW_CLOSED_LOOP
 from support.stub_target import StubTarget
 
 from chaos_suite.errors import ValidationError
@@ -102,18 +103,6 @@ def _locustfile(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "lf.py"
     path.write_text(textwrap.dedent(body))
     return path
-
-
-SLOW_CLOSED_LOOP = """
-    from locust import FastHttpUser, between, task
-
-    class Shopper(FastHttpUser):
-        wait_time = between(0.5, 1.0)  # a closed loop's think time: the arrival shape paces instead
-
-        @task
-        def slow(self):
-            self.client.get("/slow")
-"""
 
 
 def test_arrival_holds_the_rate_through_slow_responses(stub: StubTarget, tmp_path: Path) -> None:
