@@ -88,7 +88,7 @@ class BucketCounter:
         self._path_keys: dict[str, str] = {}  # URL -> its path key, bounded like _plans
         self._next: int | None = None  # first second not emitted yet
         self._running = False  # between start() and stop(): empty seconds are emitted too
-        # the second record() saw last and its bucket: most requests land in the same one
+        # the second counted last and its bucket: most requests land in the same one
         self._cur_s: int | None = None
         self._cur_b: list[float] = []
         self._cur_paths: dict[str, int] = {}

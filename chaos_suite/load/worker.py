@@ -261,7 +261,10 @@ class Worker:
             self.cfg.max_duration_s, self.request_stop, runner, "max_duration"
         )
         watcher = gevent.spawn(self.watch_parent, runner)
-        user_clock = gevent.spawn(counted.watch, self.state.finished)
+        # only samples carry users: with the plugin off ("plugin": false, the overhead
+        # benchmark's plain Locust) and no master there are none, and no clock either
+        user_clock = (gevent.spawn(counted.watch, self.state.finished)
+                      if plugin is not None or master is not None else None)
         self.out.write(
             {"type": "ready", "pid": os.getpid(), "locustfile": self.path,
              "users": sorted(users), "shape": shape_source, "plugin": self.cfg.plugin}
@@ -276,7 +279,8 @@ class Worker:
             runner.stop()  # the workers stop and send their last samples; drained below
         limit.kill(block=False)
         watcher.kill(block=False)
-        user_clock.kill(block=False)
+        if user_clock is not None:
+            user_clock.kill(block=False)
         totals = plugin.close() if plugin is not None else None
         if master is not None:
             totals = master.drain()
