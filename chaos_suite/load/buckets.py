@@ -92,7 +92,7 @@ class BucketCounter:
         self._cur_s: int | None = None
         self._cur_b: list[float] = []
         self._cur_paths: dict[str, int] = {}
-        # requests not counted yet: (time, name, ms, status, failed, url), see listener()
+        # requests not counted yet: (time, name, ms, status, failed, path key), see listener()
         self._pending: list[tuple[float, str, Any, Any, bool, Any]] = []
         self.totals: list[float] = [0] * self._width
         self.emitted = 0
@@ -154,7 +154,7 @@ class BucketCounter:
         requested URL (absolute or a path; None: unknown, counted under OTHER_PATHS).
 
         Queued like the plugin's requests (:meth:`listener`) and counted with them."""
-        self._pending.append((now, name, response_time_ms, status, failed, url))
+        self._pending.append((now, name, response_time_ms, status, failed, self._key_of(url)))
         if len(self._pending) >= _BATCH:
             self._drain()
 
@@ -170,6 +170,8 @@ class BucketCounter:
         pending = self._pending
         append = pending.append
         drain = self._drain
+        path_keys = self._path_keys
+        key_of = self._key_of
 
         def on_request(
             request_type: Any = None,
@@ -183,12 +185,26 @@ class BucketCounter:
             url: Any = None,
             **_kwargs: Any,  # Locust's keywords are all named above: this stays empty
         ) -> None:
+            # the URL's path key now: the URL itself (a new string per request) need not stay
+            key = path_keys.get(url) if type(url) is str else OTHER_PATHS
             append((clock(), name, response_time, getattr(response, "status_code", None),
-                    exception is not None, url))
+                    exception is not None, key if key is not None else key_of(url)))
             if len(pending) >= _BATCH:
                 drain()
 
         return on_request
+
+    def _key_of(self, url: Any) -> str:
+        """The path key a request's URL counts under (cached). Locust's HTTP clients pass the
+        URL requested; other clients may pass none, or something else: 'any path'."""
+        if type(url) is not str:
+            return OTHER_PATHS
+        key = self._path_keys.get(url)
+        if key is None:
+            key = path_key(url)
+            if len(self._path_keys) < _NAME_CACHE_MAX:
+                self._path_keys[url] = key
+        return key
 
     def _drain(self) -> None:
         """Count the queued requests, in order (as if each was counted when it completed:
@@ -197,7 +213,6 @@ class BucketCounter:
         if not pending:
             return
         bounds = self._bounds
-        path_keys = self._path_keys
         plans = self._plans
         uniform = self._uniform
         bad_at = self._bad
@@ -221,16 +236,7 @@ class BucketCounter:
                     bad = False
                 else:
                     bad = True
-                # Locust's HTTP clients pass the URL requested; other clients may pass none,
-                # or something else: those requests count under 'any path' (OTHER_PATHS)
-                if type(url) is str:
-                    key = path_keys.get(url)
-                    if key is None:
-                        key = path_key(url)
-                        if len(path_keys) < _NAME_CACHE_MAX:
-                            path_keys[url] = key
-                else:
-                    key = OTHER_PATHS
+                key = url  # its path key (see listener(), record())
                 if key in paths:
                     paths[key] += 1
                 elif len(paths) < MAX_PATHS_PER_SECOND:
