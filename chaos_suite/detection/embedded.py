@@ -104,7 +104,7 @@ class EmbeddedStack:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     cwd=self.folder, close_fds=True, start_new_session=True)
         self.procs.append((name, proc))
-        if not _wait_ready(proc, f"http://127.0.0.1:{port}", READY_TIMEOUT_S):
+        if not wait_ready(proc, f"http://127.0.0.1:{port}", READY_TIMEOUT_S):
             raise InfrastructureError(f"embedded {name} did not become ready on 127.0.0.1:{port}: "
                                       f"{self.log_tail(name)}")
         return proc
@@ -145,7 +145,9 @@ class EmbeddedStack:
             shutil.rmtree(self.folder / data, ignore_errors=True)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> bool:
+def wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> bool:
+    """Until Prometheus or Alertmanager at ``url`` answers /-/ready (False: it died or the
+    time ran out)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
         with contextlib.suppress(httpx.HTTPError):

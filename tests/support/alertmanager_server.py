@@ -25,7 +25,9 @@ from typing import Any, Final, Self
 
 import httpx
 import pytest
-from support.prometheus_server import _die_with_parent, _free_port, _wait_ready
+from support.prometheus_server import _die_with_parent, _free_port
+
+from chaos_suite.detection.embedded import wait_ready
 
 ALERTMANAGER_BIN: Final = os.environ.get("CHAOS_SUITE_ALERTMANAGER_BIN",
                                          "/usr/bin/prometheus-alertmanager")
@@ -90,7 +92,7 @@ def start_alertmanager(webhooks: list[str], tmp: Path, timeout_s: float = 20.0
                                     cwd=tmp, close_fds=True,
                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         server = AlertmanagerServer(proc, port, log_path)
-        if _wait_ready(proc, server.url, timeout_s):
+        if wait_ready(proc, server.url, timeout_s):
             return server
         tail = log_path.read_text(errors="replace")[-2000:]
         server.stop()

@@ -27,6 +27,8 @@ from typing import Final, Self
 import httpx
 import pytest
 
+from chaos_suite.detection.embedded import wait_ready
+
 PROMETHEUS_BIN: Final = os.environ.get("CHAOS_SUITE_PROMETHEUS_BIN", "/usr/bin/prometheus")
 PR_SET_PDEATHSIG: Final = 1
 
@@ -121,16 +123,6 @@ class PrometheusServer:
                 for item in body.get("data", {}).get("result", [])}
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return True
-        time.sleep(0.1)
-    return False
-
-
 def start_prometheus(targets: list[str], tmp: Path, scrape_interval: str = "1s",
                      timeout_s: float = 20.0, rule_files: list[Path] | None = None,
                      alertmanager: str | None = None) -> PrometheusServer:
@@ -155,7 +147,7 @@ def start_prometheus(targets: list[str], tmp: Path, scrape_interval: str = "1s",
                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         server = PrometheusServer(proc, url, log_path, targets)
         try:
-            ready = _wait_ready(proc, url, timeout_s)
+            ready = wait_ready(proc, url, timeout_s)
         except BaseException:
             server.stop()
             raise
