@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from support.locustfiles import SLOW_CLOSED_LOOP
-from support.stub_target import StubTarget
+from support.stub_target import StubTarget, answered
 
 from chaos_suite.errors import PreflightError, ValidationError
 from chaos_suite.load.config import MASTER_SILENT_S, parse_config, worker_command
@@ -92,11 +92,6 @@ def _config(stub: StubTarget, tmp_path: Path, seconds: float, workers: int) -> d
     }
 
 
-def _answered(counts: dict[str, dict[str, int]], path: str, status: str | None = None) -> int:
-    by_status = counts.get(path, {})
-    return by_status.get(status, 0) if status else sum(by_status.values())
-
-
 def test_two_workers_merged_per_second_match_the_servers_counts(
     stub: StubTarget, tmp_path: Path
 ) -> None:
@@ -118,10 +113,10 @@ def test_two_workers_merged_per_second_match_the_servers_counts(
     assert client_total == summary["totals"]["requests"]
     # exact: Locust's own count across workers, and the server's up to requests cut at stop
     assert client_total == summary["locust"]["requests"]
-    server_total = _answered(server, "/ok") + _answered(server, "/flaky")
+    server_total = answered(server, "/ok") + answered(server, "/flaky")
     assert 0 <= server_total - client_total <= USERS
     flaky_bad = sink.total("flaky", "total") - sink.total("flaky", "good")
-    assert 0 <= _answered(server, "/flaky", "503") - flaky_bad <= USERS and flaky_bad > 0
+    assert 0 <= answered(server, "/flaky", "503") - flaky_bad <= USERS and flaky_bad > 0
     assert summary["totals"]["workers_lost"] == []
 
 
@@ -149,7 +144,7 @@ def test_a_worker_killed_is_reported_and_the_load_goes_on(
     after = [s for s in sink.samples if s["t"] > lost[0]["at"] + 1]
     assert after and sum(s["requests"] for s in after) > 0
     server = stub.counts()
-    server_total = _answered(server, "/ok") + _answered(server, "/flaky")
+    server_total = answered(server, "/ok") + answered(server, "/flaky")
     # the samples may miss only what the killed worker had not sent yet: its current second
     # and the one waiting for the emit grace, at most two seconds of the whole load
     busiest = max(s["requests"] for s in sink.samples)
@@ -264,7 +259,7 @@ def test_a_remote_worker_joins_and_its_counts_are_merged(
     client_total = sink.total("availability", "total")
     # 4 users on 2 workers: without the remote one's counts the samples would hold about half
     assert client_total == summary["locust"]["requests"] == summary["totals"]["requests"]
-    server_total = _answered(server, "/ok") + _answered(server, "/flaky")
+    server_total = answered(server, "/ok") + answered(server, "/flaky")
     print(f"remote+local: client {client_total}, server {server_total}")  # with -s
     assert client_total > 100 and 0 <= server_total - client_total <= USERS
 
@@ -305,7 +300,7 @@ def test_an_arrival_shape_holds_its_rate_across_two_workers(
     steady = samples[2:-1]
     assert len(steady) >= 4, samples
     mean = sum(s["requests"] for s in steady) / len(steady)
-    server_slow = _answered(stub.counts(), "/slow")
+    server_slow = answered(stub.counts(), "/slow")
     print(f"arrival across 2 workers: target {rate}/s, measured {mean:.1f}/s over "
           f"{len(steady)} s, users {[s['users'] for s in steady]}; server {server_slow} in all")
     assert mean == pytest.approx(rate, rel=0.2)
@@ -338,6 +333,6 @@ def test_a_remote_worker_stops_loading_when_its_master_dies(
     assert code == 4, output  # chaos-suite load worker: the master was lost, an infra error
     assert "no heartbeat from the master" in output
     assert gone_after < MASTER_SILENT_S + 10, gone_after
-    served = _answered(stub.counts(), "/ok") + _answered(stub.counts(), "/flaky")
+    served = answered(stub.counts(), "/ok") + answered(stub.counts(), "/flaky")
     time.sleep(1.5)
-    assert _answered(stub.counts(), "/ok") + _answered(stub.counts(), "/flaky") == served
+    assert answered(stub.counts(), "/ok") + answered(stub.counts(), "/flaky") == served

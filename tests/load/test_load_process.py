@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.stub_target import StubTarget
+from support.stub_target import StubTarget, answered
 
 from chaos_suite.load.runner import LoadProcess
 
@@ -78,11 +78,6 @@ def _steady(seconds: float, users: int = USERS) -> dict[str, Any]:
     return {"kind": "steady", "users": users, "duration_s": seconds}
 
 
-def _answered(counts: dict[str, dict[str, int]], path: str, status: str | None = None) -> int:
-    by_status = counts.get(path, {})
-    return by_status.get(status, 0) if status else sum(by_status.values())
-
-
 def test_buckets_stream_each_second_and_match_the_servers_counts(
     stub: StubTarget, tmp_path: Path
 ) -> None:
@@ -108,17 +103,17 @@ def test_buckets_stream_each_second_and_match_the_servers_counts(
     client_total = sink.total("availability", "total")
     assert client_total == summary["totals"]["requests"] == summary["locust"]["requests"]
     assert client_total == sum(s["requests"] for s in sink.samples)
-    server_total = sum(_answered(server, p) for p in ("/ok", "/flaky", "/missing"))
+    server_total = sum(answered(server, p) for p in ("/ok", "/flaky", "/missing"))
     assert 0 <= server_total - client_total <= USERS  # only requests cut off at stop
 
     # 5xx are bad, and nothing else is
     bad = client_total - sink.total("availability", "good")
     flaky_bad = sink.total("flaky", "total") - sink.total("flaky", "good")
     assert bad == flaky_bad > 0
-    assert 0 <= _answered(server, "/flaky", "503") - flaky_bad <= USERS
+    assert 0 <= answered(server, "/flaky", "503") - flaky_bad <= USERS
     # 404 is the server answering correctly: good
     assert sink.total("missing", "good") == sink.total("missing", "total") > 0
-    assert 0 <= _answered(server, "/missing", "404") - sink.total("missing", "total") <= USERS
+    assert 0 <= answered(server, "/missing", "404") - sink.total("missing", "total") <= USERS
     # and each second says how many got a 4xx, and which paths the load reached
     assert sum(s["status_4xx"] for s in sink.samples) == sink.total("missing", "total")
     reached = {key for s in sink.samples for key in s["paths"]}
@@ -149,7 +144,7 @@ def test_latency_sli_counts_valid_requests_below_threshold(
     assert good >= 0.9 * ok  # the fast path stays fast (margin for a busy machine)
     assert sink.total("slow_1s", "total") == slow
     assert sink.total("slow_1s", "good") >= 0.9 * slow
-    assert 0 <= _answered(server, "/slow") - slow <= USERS
+    assert 0 <= answered(server, "/slow") - slow <= USERS
     p99s = [s["latency_ms"]["p99"] for s in sink.samples if s["requests"]]
     assert max(p99s) >= 250
     assert summary["totals"]["latency_ms"]["max"] >= 300

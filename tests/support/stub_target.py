@@ -136,6 +136,12 @@ class StubTarget:
         self.stop()
 
 
+def answered(counts: dict[str, dict[str, int]], path: str, status: str | None = None) -> int:
+    """From a ``counts()`` snapshot: the requests of ``path`` answered (with ``status``)."""
+    by_status = counts.get(path, {})
+    return by_status.get(status, 0) if status else sum(by_status.values())
+
+
 async def _wrap(coro: Awaitable[object]) -> object:
     return await coro
 
